@@ -1,0 +1,26 @@
+# pg_dump keeps everything: a database using the extension is dumped and
+# restored into a new database, and every table of the extension and of the
+# user comes back identical.
+set -euo pipefail
+P="$PGBIN/psql -X -q -v ON_ERROR_STOP=1"
+"$PGBIN/dropdb" --if-exists dump_src; "$PGBIN/dropdb" --if-exists dump_dst
+"$PGBIN/createdb" dump_src; "$PGBIN/createdb" dump_dst
+$P -d dump_src -f "$ROOT/test/checks/dump_fixture.sql"
+"$PGBIN/pg_dump" -Fc -d dump_src -f /tmp/coupon_dump_$$.pgdump
+"$PGBIN/pg_restore" --exit-on-error -d dump_dst /tmp/coupon_dump_$$.pgdump
+rm -f /tmp/coupon_dump_$$.pgdump
+# every table of schemas coupon and public, as sorted text, in both
+snapshot() {
+  for t in $($P -At -d "$1" -c "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname IN ('coupon', 'public') ORDER BY 1"); do
+    echo "== $t"
+    $P -At -d "$1" -c "SELECT count(*) FROM $t"
+    $P -At -d "$1" -c "SELECT md5(coalesce(string_agg(r::text, E'\n' ORDER BY r::text), '')) FROM $t r"
+  done
+}
+snapshot dump_src >/tmp/coupon_snap_src_$$
+snapshot dump_dst >/tmp/coupon_snap_dst_$$
+cat /tmp/coupon_snap_src_$$
+rows=$(grep -c '^==' /tmp/coupon_snap_src_$$)
+diff /tmp/coupon_snap_src_$$ /tmp/coupon_snap_dst_$$
+rm -f /tmp/coupon_snap_src_$$ /tmp/coupon_snap_dst_$$
+echo "$rows tables identical after dump and restore"
