@@ -9,17 +9,15 @@
 #include "check_symbol.h"
 #include "code_type.h"
 
-/* Read text into symbol values (palloc'd); refuses what is not a symbol. */
+/* Read and fold text; refuses what is not a symbol. */
 static long
-read_symbols(text *t, uint8 **values)
+read_symbols(text *t, uint8 *fold)
 {
 	const char *in = VARDATA_ANY(t);
 	size_t		len = VARSIZE_ANY_EXHDR(t);
 	size_t		bad = 0;
-	long		n;
+	long		n = check_fold_text(in, len, fold, &bad);
 
-	*values = palloc(len + 1);
-	n = check_read(in, len, *values, &bad);
 	if (n < 0)
 	{
 		int			pos;
@@ -42,8 +40,8 @@ Datum
 check_symbol_fn(PG_FUNCTION_ARGS)
 {
 	text	   *t = PG_GETARG_TEXT_PP(0);
-	uint8	   *values;
-	long		n = read_symbols(t, &values);
+	uint8		fold;
+	long		n = read_symbols(t, &fold);
 
 	if (n == 0)
 		ereport(ERROR,
@@ -51,7 +49,7 @@ check_symbol_fn(PG_FUNCTION_ARGS)
 				 errmsg("invalid input syntax for a checked code: \"%s\"",
 						text_to_cstring(t)),
 				 errdetail("The payload needs at least one symbol.")));
-	PG_RETURN_TEXT_P(cstring_to_text_with_len(&check_alphabet[check_fold(values, n)], 1));
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(&check_alphabet[fold], 1));
 }
 
 /*
@@ -64,8 +62,8 @@ Datum
 check_valid_fn(PG_FUNCTION_ARGS)
 {
 	text	   *t = PG_GETARG_TEXT_PP(0);
-	uint8	   *values;
-	long		n = read_symbols(t, &values);
+	uint8		fold;
+	long		n = read_symbols(t, &fold);
 
-	PG_RETURN_BOOL(n >= 2 && check_fold(values, n) == 0);
+	PG_RETURN_BOOL(n >= 2 && fold == 0);
 }

@@ -4,6 +4,8 @@
  */
 #include "check_symbol.h"
 
+#include <stdbool.h>
+
 const char	check_alphabet[33] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 int
@@ -67,5 +69,51 @@ check_read(const char *in, size_t len, uint8_t *values, size_t *bad_offset)
 		}
 		values[n++] = (uint8_t) v;
 	}
+	return n;
+}
+
+/*
+ * Values of all bytes: 0..31 for symbols, 32 for the skipped separators,
+ * -1 for the rest.  Built once from check_value.
+ */
+static int8_t byte_values[256];
+static bool byte_values_ready = false;
+
+static void
+build_byte_values(void)
+{
+	int			c;
+
+	for (c = 0; c < 256; c++)
+		byte_values[c] = (int8_t) check_value((char) c);
+	byte_values[' '] = 32;
+	byte_values['-'] = 32;
+	byte_values_ready = true;
+}
+
+long
+check_fold_text(const char *in, size_t len, uint8_t *fold, size_t *bad_offset)
+{
+	uint8_t		r = 0;
+	long		n = 0;
+	size_t		i;
+
+	if (!byte_values_ready)
+		build_byte_values();
+	for (i = 0; i < len; i++)
+	{
+		int			v = byte_values[(uint8_t) in[i]];
+
+		if (v == 32)
+			continue;
+		if (v < 0)
+		{
+			*bad_offset = i;
+			return -1;
+		}
+		r = check_step(r, (uint8_t) v);
+		n++;
+	}
+	*fold = r;
 	return n;
 }

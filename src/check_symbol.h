@@ -43,4 +43,11 @@ extern uint8_t check_fold(const uint8_t *values, size_t n);
 extern long check_read(const char *in, size_t len, uint8_t *values,
 					   size_t *bad_offset);
 
+/*
+ * Read and fold typed text in one pass: returns the number of symbols and
+ * sets *fold, or returns -1 with *bad_offset set as check_read does.
+ */
+extern long check_fold_text(const char *in, size_t len, uint8_t *fold,
+							size_t *bad_offset);
+
 #endif							/* COUPON_CHECK_SYMBOL_H */

@@ -216,3 +216,57 @@ gen_draw(const GenPattern *p, GenRandom *r, char *out)
 		out[p->len] = check_alphabet[acc];
 	return p->key_exact ? key : fnv1a(out, p->len);
 }
+
+uint64_t
+gen_seen_slots(uint64_t n)
+{
+	uint64_t	slots = 16;
+
+	while (slots < 2 * n)
+		slots <<= 1;
+	return slots;
+}
+
+/* splitmix64 finalizer: slot from the high bits, fingerprint the low */
+static inline uint64_t
+seen_hash(uint64_t key)
+{
+	uint64_t	h = key + 0x9E3779B97F4A7C15ULL;
+
+	h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL;
+	return h ^ (h >> 31);
+}
+
+void
+gen_seen_prefetch(const GenSeen *s, uint64_t key)
+{
+#if defined(__GNUC__) || defined(__clang__)
+	__builtin_prefetch(&s->slots[(seen_hash(key) >> 32) & s->mask], 1);
+#else
+	(void) s;
+	(void) key;
+#endif
+}
+
+bool
+gen_seen_add(GenSeen *s, uint64_t key)
+{
+	uint64_t	h = seen_hash(key);
+	uint64_t	i;
+	uint32_t	fp;
+
+	fp = (uint32_t) h;
+	if (fp == 0)
+		fp = 1;					/* 0 marks an empty slot */
+	for (i = (h >> 32) & s->mask;; i = (i + 1) & s->mask)
+	{
+		if (s->slots[i] == fp)
+			return true;
+		if (s->slots[i] == 0)
+		{
+			s->slots[i] = fp;
+			return false;
+		}
+	}
+}

@@ -97,4 +97,26 @@ extern void gen_random_init(GenRandom *r, GenFill fill, void *ctx,
  */
 extern uint64_t gen_draw(const GenPattern *p, GenRandom *r, char *out);
 
+/*
+ * The set of codes one bulk call has issued, to keep them distinct: an open
+ * addressing table of 32-bit fingerprints of the 64-bit keys, at most half
+ * full (8 bytes per code).  A code already issued is always found; a new
+ * code is taken for a repeat with probability about n / 2^32, which only
+ * costs one more draw.  The caller allocates slots (zeroed).
+ */
+typedef struct GenSeen
+{
+	uint32_t   *slots;
+	uint64_t	mask;			/* number of slots - 1 */
+} GenSeen;
+
+/* Slots needed for n codes: a power of two, at least 2n. */
+extern uint64_t gen_seen_slots(uint64_t n);
+
+/* Add a key; returns true when it (or its fingerprint) was already there. */
+extern bool gen_seen_add(GenSeen *s, uint64_t key);
+
+/* Hint that key will be added soon (the table is bigger than the caches). */
+extern void gen_seen_prefetch(const GenSeen *s, uint64_t key);
+
 #endif							/* COUPON_GEN_CORE_H */

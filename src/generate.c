@@ -6,7 +6,6 @@
  */
 #include "postgres.h"
 
-#include "common/hashfn.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
 
@@ -15,24 +14,6 @@
 #include "coupon_errors.h"
 #include "gen_core.h"
 #include "generate.h"
-
-/* a set of 64-bit keys of the codes issued so far by one call */
-typedef struct KeyEntry
-{
-	uint64		key;
-	char		status;
-} KeyEntry;
-
-#define SH_PREFIX keyset
-#define SH_ELEMENT_TYPE KeyEntry
-#define SH_KEY_TYPE uint64
-#define SH_KEY key
-#define SH_HASH_KEY(tb, k) murmurhash32((uint32) (k) ^ (uint32) ((k) >> 32))
-#define SH_EQUAL(tb, a, b) ((a) == (b))
-#define SH_SCOPE static inline
-#define SH_DECLARE
-#define SH_DEFINE
-#include "lib/simplehash.h"
 
 void
 gen_fill_strong(void *ctx, uint8_t *buf, size_t n)
@@ -177,12 +158,44 @@ generate_code(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(code_from_canonical(chars, gen_code_len(&p)));
 }
 
+/*
+ * Codes are drawn in batches: the slots of a whole batch in the set of
+ * issued codes are prefetched before any is looked up, so that the cache
+ * misses of a set bigger than the caches overlap instead of queueing.
+ */
+#define GEN_BATCH 64
+
 typedef struct GenerateState
 {
 	GenPattern	p;
 	GenRandom	r;
-	keyset_hash *seen;
+	GenSeen		seen;
+	int			pos;			/* next code of the batch to return */
+	int			len;			/* codes in the batch */
+	uint64		keys[GEN_BATCH];
+	char		chars[GEN_BATCH][CODE_MAX_CHARS];
 } GenerateState;
+
+static void
+refill_batch(GenerateState *st, uint64 remaining)
+{
+	int			n = (int) Min(remaining, (uint64) GEN_BATCH);
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		st->keys[i] = gen_draw(&st->p, &st->r, st->chars[i]);
+		gen_seen_prefetch(&st->seen, st->keys[i]);
+	}
+	for (i = 0; i < n; i++)
+	{
+		/* draw again on a repeat; rare, as n is at most 1/1000 of the space */
+		while (gen_seen_add(&st->seen, st->keys[i]))
+			st->keys[i] = gen_draw(&st->p, &st->r, st->chars[i]);
+	}
+	st->pos = 0;
+	st->len = n;
+}
 
 /* coupon.generate_codes(n, pattern, alphabet, with_check): n distinct codes */
 PG_FUNCTION_INFO_V1(generate_codes);
@@ -191,7 +204,6 @@ generate_codes(PG_FUNCTION_ARGS)
 {
 	FuncCallContext *funcctx;
 	GenerateState *st;
-	char		chars[CODE_MAX_CHARS];
 
 	if (SRF_IS_FIRSTCALL())
 	{
@@ -205,8 +217,10 @@ generate_codes(PG_FUNCTION_ARGS)
 		gen_compile_or_error(&st->p, pattern, PG_GETARG_TEXT_PP(2), PG_GETARG_BOOL(3));
 		gen_check_count(&st->p, n, pattern);
 		gen_random_init(&st->r, gen_fill_strong, NULL, sizeof(st->r.buf));
-		st->seen = keyset_create(funcctx->multi_call_memory_ctx,
-								 (uint32) Min(n, (int64) 1 << 24), NULL);
+		st->pos = st->len = 0;
+		st->seen.mask = gen_seen_slots((uint64) n) - 1;
+		st->seen.slots = palloc_extended((st->seen.mask + 1) * sizeof(uint32),
+										 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 		funcctx->max_calls = (uint64) n;
 		funcctx->user_fctx = st;
 		MemoryContextSwitchTo(old);
@@ -215,17 +229,13 @@ generate_codes(PG_FUNCTION_ARGS)
 	st = (GenerateState *) funcctx->user_fctx;
 	if (funcctx->call_cntr < funcctx->max_calls)
 	{
-		bool		found;
+		int			i;
 
-		/* draw again on a repeat; rare, as n is at most 1/1000 of the space */
-		do
-		{
-			uint64		key = gen_draw(&st->p, &st->r, chars);
-
-			keyset_insert(st->seen, key, &found);
-		} while (found);
+		if (st->pos == st->len)
+			refill_batch(st, funcctx->max_calls - funcctx->call_cntr);
+		i = st->pos++;
 		SRF_RETURN_NEXT(funcctx,
-						PointerGetDatum(code_from_canonical(chars, gen_code_len(&st->p))));
+						PointerGetDatum(code_from_canonical(st->chars[i], gen_code_len(&st->p))));
 	}
 	SRF_RETURN_DONE(funcctx);
 }

@@ -430,6 +430,24 @@ test_check_symbol(void)
 		size_t		bad = 0;
 
 		ok(check_read("x2-4e t8", 8, vals, &bad) == 6, "reading skips spaces and hyphens%s", NULL);
+		{
+			long		differ = 0;
+
+			for (p = 0; p < 200000; p++)
+			{
+				char		txt[24];
+				uint8_t		vv[24], fold = 99;
+				size_t		b1 = 0, b2 = 0, k, n = rng() % 24;
+				long		n1, n2;
+
+				for (k = 0; k < n; k++)
+					txt[k] = rng() % 8 == 0 ? (char) (rng() % 256) : symbols36[rng() % 36];
+				n1 = check_read(txt, n, vv, &b1);
+				n2 = check_fold_text(txt, n, &fold, &b2);
+				differ += n1 != n2 || (n1 < 0 && b1 != b2) || (n1 >= 0 && fold != check_fold(vv, (size_t) n1));
+			}
+			ok(differ == 0, "folding while reading agrees with reading then folding (200,000 strings)%s", NULL);
+		}
 		ok(check_read("X24EU8", 6, vals, &bad) == -1 && bad == 4, "reading refuses U at its offset%s", NULL);
 	}
 }
@@ -521,6 +539,29 @@ test_generation(void)
 	   "a space above 2^64 saturates and uses hashed keys%s", NULL);
 }
 
+static void
+test_seen(void)
+{
+	GenSeen		s;
+	uint64_t	n = 1000000, i, again = 0, spurious = 0;
+	uint64_t   *keys = malloc(n * sizeof(uint64_t));
+
+	s.mask = gen_seen_slots(n) - 1;
+	s.slots = calloc(s.mask + 1, sizeof(uint32_t));
+	for (i = 0; i < n; i++)
+	{
+		keys[i] = rng() >> 14;	/* a 50-bit space, like 10 Crockford symbols */
+		spurious += gen_seen_add(&s, keys[i]);
+	}
+	for (i = 0; i < n; i++)
+		again += gen_seen_add(&s, keys[i]);
+	ok(s.mask + 1 == 2097152, "a million codes take 2^21 slots of 4 bytes%s", NULL);
+	ok(again == n, "every key added again is found%s", NULL);
+	ok(spurious < 50, "new keys are rarely taken for repeats (fewer than 50 in a million)%s", NULL);
+	free(keys);
+	free(s.slots);
+}
+
 int
 main(void)
 {
@@ -529,6 +570,7 @@ main(void)
 	test_fuzz();
 	test_check_symbol();
 	test_generation();
+	test_seen();
 	printf("1..%d\n", test_no);
 	return failures ? 1 : 0;
 }
