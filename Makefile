@@ -13,6 +13,7 @@ EXTVERSION  = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" coupon.control
 MODULE_big  = coupon
 CORE_OBJS   = src/code_pack.o src/check_symbol.o src/gen_core.o
 OBJS        = src/coupon.o src/code_type.o src/check_fn.o src/generate.o \
+              src/caller.o src/spi_util.o src/attempts.o src/voucher.o src/cron.o \
               $(CORE_OBJS)
 
 # The install script of the newest version is the first version's script
@@ -31,9 +32,9 @@ ifeq ($(DOCS),)
 undefine DOCS
 endif
 
-REGRESS     = code_type check_symbol generate fuzz_code
+REGRESS     = code_type check_symbol generate fuzz_code vouchers
 REGRESS_OPTS = --load-extension=coupon
-ISOLATION   = code_unique_race
+ISOLATION   = code_unique_race voucher_activate_race voucher_refund_race voucher_expire_race
 ISOLATION_OPTS = --inputdir=test/isolation --load-extension=coupon
 
 EXTRA_CLEAN = results/ regression.diffs regression.out output_iso/ \

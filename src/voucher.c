@@ -1,0 +1,1079 @@
+/*
+ * voucher.c
+ *		The deal-voucher state machine: sale, lookup, activation with the
+ *		secret inside the time window, refund, block, unblock, unlock and
+ *		expiry.
+ *
+ *		sold --activate--> used
+ *		sold | expired | blocked --refund--> returned
+ *		sold --block--> blocked --unblock--> sold
+ *		sold --expire (window closed)--> expired
+ *
+ * Every change locks the voucher row, updates it, its counter slot and the
+ * audit log in one statement, in the caller's transaction.  Failed
+ * attempts are counted by attempts.c in a transaction of their own.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgtime.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/timestamp.h"
+
+#include "attempts.h"
+#include "check_symbol.h"
+#include "caller.h"
+#include "code_type.h"
+#include "compat.h"
+#include "coupon_errors.h"
+#include "gen_core.h"
+#include "generate.h"
+#include "spi_util.h"
+#include "voucher.h"
+
+typedef enum VState
+{
+	VS_SOLD,
+	VS_USED,
+	VS_RETURNED,
+	VS_EXPIRED,
+	VS_BLOCKED
+} VState;
+
+static const char *const vstate_names[] = {"sold", "used", "returned", "expired", "blocked"};
+
+static VState
+vstate_from_name(const char *s)
+{
+	int			i;
+
+	for (i = 0; i <= VS_BLOCKED; i++)
+		if (strcmp(s, vstate_names[i]) == 0)
+			return (VState) i;
+	elog(ERROR, "unknown voucher state \"%s\"", s);
+	pg_unreachable();
+}
+
+/* counter slot of a code: 16 rows per variant share the updates */
+int
+voucher_slot(const struct varlena *code)
+{
+	return (int) (DatumGetUInt32(hash_any((const unsigned char *) VARDATA_ANY(code),
+										  (int) VARSIZE_ANY_EXHDR(code))) & 15);
+}
+
+/* "2013-07-15 14:03" in the time zone of the offer */
+static char *
+local_time(TimestampTz t, const char *tzname)
+{
+	pg_tz	   *tz = pg_tzset(tzname);
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			offset;
+
+	if (tz == NULL || timestamp2tm(t, &offset, &tm, &fsec, NULL, tz) != 0)
+		return pstrdup(timestamptz_to_str(t));
+	return psprintf("%04d-%02d-%02d %02d:%02d %s", tm.tm_year, tm.tm_mon, tm.tm_mday,
+					tm.tm_hour, tm.tm_min, tzname);
+}
+
+/* ---------------------------------------------------------------------
+ * Loading a voucher
+ * --------------------------------------------------------------------- */
+
+typedef struct Voucher
+{
+	bool		found;
+	char	   *code;			/* canonical */
+	int			slot;
+	int64		number;
+	int32		ordinal;
+	int64		offer_id;
+	int64		variant_id;
+	int64		partner_id;
+	char	   *secret;
+	VState		state;
+	bool		too_early;
+	bool		closed;
+	char	   *time_zone;
+	TimestampTz used_at;
+	TimestampTz returned_at;
+	TimestampTz expired_at;
+	TimestampTz blocked_at;
+	TimestampTz sold_at;
+	TimestampTz window_start;
+	TimestampTz window_end;
+} Voucher;
+
+#define VOUCHER_COLUMNS \
+	"SELECT v.number, v.ordinal, v.offer_id, v.variant_id, v.partner_id, v.secret," \
+	" v.state::text, now() < v.window_start, now() >= v.window_end, o.time_zone," \
+	" v.used_at, v.returned_at, v.expired_at, v.blocked_at, v.sold_at, v.window_start, v.window_end" \
+	" FROM coupon.voucher v JOIN coupon.offer o ON o.offer_id = v.offer_id" \
+	" WHERE v.code = $1::coupon.code"
+
+static Stmt load_locked = STMT(VOUCHER_COLUMNS " FOR NO KEY UPDATE OF v",
+	1, TEXTOID);
+static Stmt load_plain = STMT(VOUCHER_COLUMNS,
+	1, TEXTOID);
+
+static void
+load_voucher(Voucher *v, struct varlena *code, bool lock)
+{
+	Datum		arg;
+
+	memset(v, 0, sizeof(*v));
+	v->code = code_to_cstring(code);
+	v->slot = voucher_slot(code);
+	arg = CStringGetTextDatum(v->code);
+	if (stmt_exec(lock ? &load_locked : &load_plain, &arg, NULL, false, 1) == 0)
+		return;
+	v->found = true;
+	v->number = spi_int8(0, 1);
+	v->ordinal = spi_int4(0, 2);
+	v->offer_id = spi_int8(0, 3);
+	v->variant_id = spi_int8(0, 4);
+	v->partner_id = spi_int8(0, 5);
+	v->secret = spi_text(0, 6);
+	v->state = vstate_from_name(spi_text(0, 7));
+	v->too_early = spi_bool(0, 8);
+	v->closed = spi_bool(0, 9);
+	v->time_zone = spi_text(0, 10);
+	v->used_at = spi_timestamptz(0, 11);
+	v->returned_at = spi_timestamptz(0, 12);
+	v->expired_at = spi_timestamptz(0, 13);
+	v->blocked_at = spi_timestamptz(0, 14);
+	v->sold_at = spi_timestamptz(0, 15);
+	v->window_start = spi_timestamptz(0, 16);
+	v->window_end = spi_timestamptz(0, 17);
+}
+
+static TimestampTz
+state_since(const Voucher *v)
+{
+	switch (v->state)
+	{
+		case VS_USED:
+			return v->used_at;
+		case VS_RETURNED:
+			return v->returned_at;
+		case VS_EXPIRED:
+			return v->expired_at;
+		case VS_BLOCKED:
+			return v->blocked_at;
+		case VS_SOLD:
+			break;
+	}
+	return v->sold_at;
+}
+
+/*
+ * What the partner's session knows before the voucher is read, with the
+ * latest snapshot (so that failures committed by the recorder since this
+ * transaction began are seen): its partner, its failures in the last hour,
+ * and whether this code is locked.
+ */
+typedef struct Context
+{
+	Caller		caller;
+	bool		has_partner;
+	int64		partner_id;
+	int64		recent_failures;
+	bool		locked;
+} Context;
+
+static Stmt context_stmt = STMT("SELECT m.partner_id,"
+	" (SELECT count(*) FROM coupon.partner_failure f"
+	"   WHERE f.partner_id = m.partner_id AND f.at > now() - interval '1 hour'),"
+	" s.locked_at IS NOT NULL"
+	" FROM (SELECT 1) AS one"
+	" LEFT JOIN coupon.partner_member m ON m.role_name = $1"
+	" LEFT JOIN coupon.secret_failure s ON s.code = $2::coupon.code",
+	2, NAMEOID, TEXTOID);
+
+static void
+load_context(Context *cx, struct varlena *code)
+{
+	Datum		args[2];
+	Name		role = palloc0(NAMEDATALEN);
+
+	caller_identify(&cx->caller);
+	namestrcpy(role, cx->caller.role_name);
+	args[0] = NameGetDatum(role);
+	args[1] = CStringGetTextDatum(code_to_cstring(code));
+	stmt_exec(&context_stmt, args, NULL, true, 1);
+	cx->has_partner = !spi_isnull(0, 1);
+	cx->partner_id = spi_int8(0, 1);
+	cx->recent_failures = spi_int8(0, 2);
+	cx->locked = spi_bool(0, 3);
+}
+
+/* Partners must be bound; a throttled partner is stopped before anything. */
+static void
+require_partner_or_admin(const Context *cx)
+{
+	if (!cx->has_partner && !cx->caller.is_admin)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("role \"%s\" does not act for a partner", cx->caller.role_name),
+				 errhint("An administrator binds a login role to its partner with coupon.bind_partner_role().")));
+	if (cx->has_partner && cx->recent_failures >= coupon_partner_failures_per_hour)
+		ereport(ERROR,
+				(errcode(ERRCODE_COUPON_PARTNER_THROTTLED),
+				 errmsg("too many failed attempts from your account in the last hour"),
+				 errdetail("%lld failed attempts in the last hour; the limit is %d.",
+						   (long long) cx->recent_failures, coupon_partner_failures_per_hour),
+				 errhint("Wait and try again later, or ask an administrator.")));
+}
+
+/*
+ * The voucher is not there, or belongs to another partner: one answer for
+ * both, so that a partner cannot probe other partners' codes; the attempt
+ * is counted.
+ */
+static void
+refuse_not_found(const Context *cx, const char *code)
+{
+	record_failure(FAILURE_NOT_FOUND, code, cx->has_partner ? cx->partner_id : 0,
+				   cx->caller.role_name);
+	ereport(ERROR,
+			(errcode(ERRCODE_COUPON_VOUCHER_NOT_FOUND),
+			 errmsg("voucher %s not found", code),
+			 errdetail("None of your vouchers has this code."),
+			 errhint("Check the code for typing mistakes; if it is right, do not serve the customer: the voucher may be counterfeit.")));
+}
+
+static bool
+visible_to(const Context *cx, const Voucher *v)
+{
+	return v->found && (cx->caller.is_admin || (cx->has_partner && cx->partner_id == v->partner_id));
+}
+
+/* ---------------------------------------------------------------------
+ * Changing state
+ * --------------------------------------------------------------------- */
+
+static Stmt transition_stmt = STMT("WITH u AS ("
+	"  UPDATE coupon.voucher v SET state = $2::coupon.voucher_state,"
+	"    used_at = CASE WHEN $2 = 'used' THEN now() ELSE v.used_at END,"
+	"    used_by = CASE WHEN $2 = 'used' THEN $4 ELSE v.used_by END,"
+	"    returned_at = CASE WHEN $2 = 'returned' THEN now() ELSE v.returned_at END,"
+	"    expired_at = CASE WHEN $2 = 'expired' THEN now() ELSE v.expired_at END,"
+	"    blocked_at = CASE WHEN $2 = 'blocked' THEN now() END"
+	"  WHERE v.code = $1::coupon.code RETURNING v.variant_id),"
+	" c AS ("
+	"  INSERT INTO coupon.voucher_counter AS k (variant_id, slot, used, returned, expired, blocked)"
+	"  SELECT variant_id, $5, $6, $7, $8, $9 FROM u"
+	"  ON CONFLICT (variant_id, slot) DO UPDATE SET used = k.used + EXCLUDED.used,"
+	"    returned = k.returned + EXCLUDED.returned, expired = k.expired + EXCLUDED.expired,"
+	"    blocked = k.blocked + EXCLUDED.blocked),"
+	" e AS ("
+	"  INSERT INTO coupon.voucher_event (code, action, from_state, to_state, role_name, partner_id, detail)"
+	"  SELECT $1::coupon.code, $10, $3::coupon.voucher_state, $2::coupon.voucher_state, $4, $11, $12 FROM u)"
+	" SELECT now() FROM u",
+	12, TEXTOID, TEXTOID, TEXTOID, NAMEOID, INT2OID, INT8OID, INT8OID, INT8OID, INT8OID,
+		TEXTOID, INT8OID, TEXTOID);
+
+static TimestampTz
+transition(const Context *cx, Voucher *v, VState to, const char *action, const char *detail)
+{
+	Datum		args[12];
+	char		nulls[13] = "          nn";
+	int64		delta[5] = {0, 0, 0, 0, 0};
+	Name		role = palloc0(NAMEDATALEN);
+	TimestampTz at;
+
+	delta[v->state]--;
+	delta[to]++;
+	namestrcpy(role, cx->caller.role_name);
+	args[0] = CStringGetTextDatum(v->code);
+	args[1] = CStringGetTextDatum(vstate_names[to]);
+	args[2] = CStringGetTextDatum(vstate_names[v->state]);
+	args[3] = NameGetDatum(role);
+	args[4] = Int16GetDatum(v->slot);
+	args[5] = Int64GetDatum(delta[VS_USED]);
+	args[6] = Int64GetDatum(delta[VS_RETURNED]);
+	args[7] = Int64GetDatum(delta[VS_EXPIRED]);
+	args[8] = Int64GetDatum(delta[VS_BLOCKED]);
+	args[9] = CStringGetTextDatum(action);
+	args[10] = Int64GetDatum(cx->partner_id);
+	if (cx->has_partner)
+		nulls[10] = ' ';
+	args[11] = detail ? CStringGetTextDatum(detail) : (Datum) 0;
+	if (detail)
+		nulls[11] = ' ';
+	if (stmt_exec(&transition_stmt, args, nulls, false, 0) != 1)
+		elog(ERROR, "voucher %s vanished while locked", v->code);
+	at = spi_timestamptz(0, 1);
+	switch (to)
+	{
+		case VS_USED:
+			v->used_at = at;
+			break;
+		case VS_RETURNED:
+			v->returned_at = at;
+			break;
+		case VS_EXPIRED:
+			v->expired_at = at;
+			break;
+		case VS_BLOCKED:
+			v->blocked_at = at;
+			break;
+		case VS_SOLD:
+			break;
+	}
+	v->state = to;
+	return at;
+}
+
+/* ---------------------------------------------------------------------
+ * The answer: coupon.voucher_status
+ * --------------------------------------------------------------------- */
+
+static Datum
+status_datum(FunctionCallInfo fcinfo, MemoryContext outer, const Voucher *v,
+			 bool changed, const char *message)
+{
+	TupleDesc	tupdesc;
+	Datum		values[9];
+	bool		nulls[9] = {false};
+	MemoryContext old = MemoryContextSwitchTo(outer);
+	HeapTuple	tuple;
+	Oid			state_type;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	state_type = TupleDescAttr(tupdesc, 5)->atttypid;
+	values[0] = Int64GetDatum(v->number);
+	values[1] = Int32GetDatum(v->ordinal);
+	values[2] = PointerGetDatum(code_from_text(v->code, strlen(v->code), NULL));
+	values[3] = Int64GetDatum(v->offer_id);
+	values[4] = Int64GetDatum(v->variant_id);
+	values[5] = DirectFunctionCall2(enum_in, CStringGetDatum(vstate_names[v->state]),
+									ObjectIdGetDatum(state_type));
+	values[6] = TimestampTzGetDatum(state_since(v));
+	values[7] = BoolGetDatum(changed);
+	values[8] = CStringGetTextDatum(message);
+	tuple = heap_form_tuple(tupdesc, values, nulls);
+	MemoryContextSwitchTo(old);
+	return HeapTupleGetDatum(tuple);
+}
+
+/* The refusals of a voucher that cannot be activated now, in this order. */
+static void
+refuse_unusable(const Voucher *v, bool locked)
+{
+	long long	n = (long long) v->number;
+
+	switch (v->state)
+	{
+		case VS_USED:
+			ereport(ERROR,
+					(errcode(ERRCODE_COUPON_VOUCHER_USED),
+					 errmsg("voucher #%lld was already used on %s", n, local_time(v->used_at, v->time_zone)),
+					 errhint("Do not serve the customer again.")));
+			break;
+		case VS_RETURNED:
+			ereport(ERROR,
+					(errcode(ERRCODE_COUPON_VOUCHER_REFUNDED),
+					 errmsg("voucher #%lld was refunded to the customer on %s", n,
+							local_time(v->returned_at, v->time_zone)),
+					 errhint("Do not serve the customer: the money was returned.")));
+			break;
+		default:
+			break;
+	}
+	if (locked)
+		ereport(ERROR,
+				(errcode(ERRCODE_COUPON_VOUCHER_LOCKED),
+				 errmsg("voucher #%lld is locked after too many wrong secrets", n),
+				 errhint("An administrator must unlock it before it can be used.")));
+	if (v->state == VS_BLOCKED)
+		ereport(ERROR,
+				(errcode(ERRCODE_COUPON_VOUCHER_BLOCKED),
+				 errmsg("voucher #%lld is blocked", n),
+				 errhint("Do not serve the customer; an administrator blocked this voucher.")));
+	if (v->state == VS_EXPIRED || v->closed)
+		ereport(ERROR,
+				(errcode(ERRCODE_COUPON_VOUCHER_EXPIRED),
+				 errmsg("voucher #%lld is no longer active", n),
+				 errdetail("Activation closed on %s.", local_time(v->window_end, v->time_zone)),
+				 errhint("Do not serve the customer.")));
+	if (v->too_early)
+		ereport(ERROR,
+				(errcode(ERRCODE_COUPON_VOUCHER_NOT_YET_VALID),
+				 errmsg("voucher #%lld is not valid yet", n),
+				 errdetail("It can be used from %s.", local_time(v->window_start, v->time_zone))));
+}
+
+/* Secrets are read like codes: case, spaces and hyphens, O as 0, I and L as 1. */
+static bool
+secret_matches(const char *stored, text *typed)
+{
+	const char *in = VARDATA_ANY(typed);
+	size_t		len = VARSIZE_ANY_EXHDR(typed);
+	size_t		slen = strlen(stored);
+	size_t		i, j = 0;
+	unsigned	diff = 0;
+
+	for (i = 0; i < len; i++)
+	{
+		char		c = in[i];
+
+		if (c == ' ' || c == '-')
+			continue;
+		if (c >= 'a' && c <= 'z')
+			c = (char) (c - 'a' + 'A');
+		if (c == 'O')
+			c = '0';
+		else if (c == 'I' || c == 'L')
+			c = '1';
+		diff |= (j < slen) ? (unsigned) (c ^ stored[j]) : 1u;
+		j++;
+	}
+	return diff == 0 && j == slen;
+}
+
+/* ---------------------------------------------------------------------
+ * coupon.activate(code, secret)
+ * --------------------------------------------------------------------- */
+
+PG_FUNCTION_INFO_V1(voucher_activate);
+Datum
+voucher_activate(PG_FUNCTION_ARGS)
+{
+	struct varlena *code = PG_GETARG_CODE_P(0);
+	text	   *secret = PG_GETARG_TEXT_PP(1);
+	MemoryContext outer = CurrentMemoryContext;
+	Context		cx;
+	Voucher		v;
+	Datum		result;
+
+	SPI_connect();
+	load_context(&cx, code);
+	require_partner_or_admin(&cx);
+	load_voucher(&v, code, true);
+	if (!visible_to(&cx, &v))
+		refuse_not_found(&cx, v.code);
+	/* trying a locked voucher is a failure too (but not a used or refunded one) */
+	if (cx.locked && v.state != VS_USED && v.state != VS_RETURNED)
+		record_failure(FAILURE_LOCKED, v.code, cx.has_partner ? cx.partner_id : 0,
+					   cx.caller.role_name);
+	refuse_unusable(&v, cx.locked);
+	if (!secret_matches(v.secret, secret))
+	{
+		FailureResult f = record_failure(FAILURE_WRONG_SECRET, v.code,
+										 cx.has_partner ? cx.partner_id : 0,
+										 cx.caller.role_name);
+
+		if (f.locked)
+			ereport(ERROR,
+					(errcode(ERRCODE_COUPON_WRONG_SECRET),
+					 errmsg("wrong secret for voucher #%lld", (long long) v.number),
+					 errdetail("That was wrong secret number %d: the voucher is now locked.", f.failures),
+					 errhint("An administrator must unlock it before it can be used.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_COUPON_WRONG_SECRET),
+				 errmsg("wrong secret for voucher #%lld", (long long) v.number),
+				 errdetail_plural("%d more wrong secret locks the voucher.",
+								  "%d more wrong secrets lock the voucher.",
+								  coupon_max_secret_failures - f.failures,
+								  coupon_max_secret_failures - f.failures),
+				 errhint("Ask the customer for the secret printed on the voucher.")));
+	}
+	transition(&cx, &v, VS_USED, "activate", NULL);
+	result = status_datum(fcinfo, outer, &v, true,
+						  psprintf("the status of voucher #%lld was changed: used",
+								   (long long) v.number));
+	SPI_finish();
+	return result;
+}
+
+/* ---------------------------------------------------------------------
+ * coupon.voucher_status(code): what the partner sees before the secret
+ * --------------------------------------------------------------------- */
+
+static const char *
+describe(const Voucher *v, bool locked)
+{
+	long long	n = (long long) v->number;
+
+	switch (v->state)
+	{
+		case VS_USED:
+			return psprintf("voucher #%lld was used on %s", n, local_time(v->used_at, v->time_zone));
+		case VS_RETURNED:
+			return psprintf("voucher #%lld was refunded on %s: do not serve", n,
+							local_time(v->returned_at, v->time_zone));
+		case VS_EXPIRED:
+			return psprintf("voucher #%lld is no longer active (activation closed on %s)", n,
+							local_time(v->window_end, v->time_zone));
+		case VS_BLOCKED:
+			return psprintf("voucher #%lld is blocked: do not serve", n);
+		case VS_SOLD:
+			break;
+	}
+	if (locked)
+		return psprintf("voucher #%lld is locked after too many wrong secrets", n);
+	if (v->closed)
+		return psprintf("voucher #%lld is no longer active (activation closed on %s)", n,
+						local_time(v->window_end, v->time_zone));
+	if (v->too_early)
+		return psprintf("voucher #%lld is not valid yet (from %s)", n,
+						local_time(v->window_start, v->time_zone));
+	return psprintf("voucher #%lld is not used: ask for the secret", n);
+}
+
+PG_FUNCTION_INFO_V1(voucher_lookup);
+Datum
+voucher_lookup(PG_FUNCTION_ARGS)
+{
+	struct varlena *code = PG_GETARG_CODE_P(0);
+	MemoryContext outer = CurrentMemoryContext;
+	Context		cx;
+	Voucher		v;
+	Datum		result;
+
+	SPI_connect();
+	load_context(&cx, code);
+	require_partner_or_admin(&cx);
+	load_voucher(&v, code, false);
+	if (!visible_to(&cx, &v))
+		refuse_not_found(&cx, v.code);
+	result = status_datum(fcinfo, outer, &v, false, describe(&v, cx.locked));
+	SPI_finish();
+	return result;
+}
+
+/* ---------------------------------------------------------------------
+ * Administration: refund, block, unblock, unlock
+ * --------------------------------------------------------------------- */
+
+static text *
+opt_text(FunctionCallInfo fcinfo, int n)
+{
+	return PG_ARGISNULL(n) ? NULL : PG_GETARG_TEXT_PP(n);
+}
+
+/* lock the voucher for an administrator's change; unknown codes refused */
+static void
+admin_load(Context *cx, Voucher *v, struct varlena *code)
+{
+	load_context(cx, code);
+	require_partner_or_admin(cx);
+	load_voucher(v, code, true);
+	if (!v->found)
+		refuse_not_found(cx, v->code);
+	if (!cx->caller.is_admin)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only an administrator can change voucher #%lld", (long long) v->number)));
+}
+
+PG_FUNCTION_INFO_V1(voucher_refund);
+Datum
+voucher_refund(PG_FUNCTION_ARGS)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	text	   *note;
+	Context		cx;
+	Voucher		v;
+	Datum		result;
+	char	   *msg;
+	bool		changed = false;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	note = opt_text(fcinfo, 1);
+	SPI_connect();
+	admin_load(&cx, &v, PG_GETARG_CODE_P(0));
+	if (v.state == VS_USED)
+		ereport(ERROR,
+				(errcode(ERRCODE_COUPON_REFUND_USED),
+				 errmsg("voucher #%lld was used on %s and cannot be refunded", (long long) v.number,
+						local_time(v.used_at, v.time_zone)),
+				 errhint("A used voucher was served; settle a complaint outside the voucher.")));
+	if (v.state == VS_RETURNED)
+		msg = psprintf("voucher #%lld was already refunded on %s; nothing changed",
+					   (long long) v.number, local_time(v.returned_at, v.time_zone));
+	else
+	{
+		transition(&cx, &v, VS_RETURNED, "refund", note ? text_to_cstring(note) : NULL);
+		changed = true;
+		msg = psprintf("the status of voucher #%lld was changed: returned", (long long) v.number);
+	}
+	result = status_datum(fcinfo, outer, &v, changed, msg);
+	SPI_finish();
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(voucher_block);
+Datum
+voucher_block(PG_FUNCTION_ARGS)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	text	   *note;
+	Context		cx;
+	Voucher		v;
+	Datum		result;
+	char	   *msg;
+	bool		changed = false;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	note = opt_text(fcinfo, 1);
+	SPI_connect();
+	admin_load(&cx, &v, PG_GETARG_CODE_P(0));
+	if (v.state == VS_BLOCKED)
+		msg = psprintf("voucher #%lld was already blocked; nothing changed", (long long) v.number);
+	else if (v.state != VS_SOLD)
+	{
+		ereport(ERROR,
+				(errcode(ERRCODE_COUPON_VOUCHER_NOT_BLOCKABLE),
+				 errmsg("voucher #%lld is %s and cannot be blocked", (long long) v.number,
+						v.state == VS_USED ? "used" : v.state == VS_RETURNED ? "refunded" : "no longer active"),
+				 errdetail("Only an unused voucher can be blocked.")));
+		msg = NULL;
+	}
+	else
+	{
+		transition(&cx, &v, VS_BLOCKED, "block", note ? text_to_cstring(note) : NULL);
+		changed = true;
+		msg = psprintf("the status of voucher #%lld was changed: blocked", (long long) v.number);
+	}
+	result = status_datum(fcinfo, outer, &v, changed, msg);
+	SPI_finish();
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(voucher_unblock);
+Datum
+voucher_unblock(PG_FUNCTION_ARGS)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	text	   *note;
+	Context		cx;
+	Voucher		v;
+	Datum		result;
+	char	   *msg;
+	bool		changed = false;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	note = opt_text(fcinfo, 1);
+	SPI_connect();
+	admin_load(&cx, &v, PG_GETARG_CODE_P(0));
+	if (v.state != VS_BLOCKED)
+		msg = psprintf("voucher #%lld is not blocked; nothing changed", (long long) v.number);
+	else
+	{
+		transition(&cx, &v, VS_SOLD, "unblock", note ? text_to_cstring(note) : NULL);
+		changed = true;
+		msg = psprintf("the status of voucher #%lld was changed: not used", (long long) v.number);
+	}
+	result = status_datum(fcinfo, outer, &v, changed, msg);
+	SPI_finish();
+	return result;
+}
+
+static Stmt unlock_stmt = STMT("WITH d AS (DELETE FROM coupon.secret_failure WHERE code = $1::coupon.code"
+	"           RETURNING locked_at IS NOT NULL AS was_locked),"
+	" e AS (INSERT INTO coupon.voucher_event (code, action, role_name, detail)"
+	"       SELECT $1::coupon.code, 'unlock', $2, $3 FROM d WHERE was_locked)"
+	" SELECT was_locked FROM d",
+	3, TEXTOID, NAMEOID, TEXTOID);
+
+PG_FUNCTION_INFO_V1(voucher_unlock);
+Datum
+voucher_unlock(PG_FUNCTION_ARGS)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	text	   *note;
+	Context		cx;
+	Voucher		v;
+	Datum		result;
+	Datum		args[3];
+	char		nulls[4] = "   ";
+	Name		role = palloc0(NAMEDATALEN);
+	bool		was_locked;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	note = opt_text(fcinfo, 1);
+	SPI_connect();
+	admin_load(&cx, &v, PG_GETARG_CODE_P(0));
+	namestrcpy(role, cx.caller.role_name);
+	args[0] = CStringGetTextDatum(v.code);
+	args[1] = NameGetDatum(role);
+	args[2] = note ? PointerGetDatum(note) : (Datum) 0;
+	if (!note)
+		nulls[2] = 'n';
+	was_locked = stmt_exec(&unlock_stmt, args, nulls, true, 0) == 1 && spi_bool(0, 1);
+	result = status_datum(fcinfo, outer, &v, was_locked,
+						  was_locked
+						  ? psprintf("voucher #%lld is unlocked; its count of wrong secrets starts again",
+									 (long long) v.number)
+						  : psprintf("voucher #%lld was not locked; its count of wrong secrets starts again",
+									 (long long) v.number));
+	SPI_finish();
+	return result;
+}
+
+/* ---------------------------------------------------------------------
+ * Sale
+ * --------------------------------------------------------------------- */
+
+typedef struct Sale
+{
+	int64		offer_id;
+	int64		partner_id;
+	int64		variant_id;
+	int32		first_ordinal;
+	Datum		coupon_price;
+	Datum		pay_on_site;
+	char	   *time_zone;
+	int32		grace_days;
+	DateADT		valid_from;
+	DateADT		valid_until;
+	int64		customer_id;
+	bool		has_customer;
+	GenPattern	pattern;
+} Sale;
+
+/* lock the offer, take n ordinals, check it is on sale */
+static Stmt sale_stmt = STMT("UPDATE coupon.offer o SET last_ordinal = o.last_ordinal + $2"
+	" FROM coupon.variant va WHERE va.variant_id = $1 AND o.offer_id = va.offer_id"
+	" RETURNING o.offer_id, o.partner_id, o.state,"
+	"  (now() AT TIME ZONE o.time_zone)::date BETWEEN o.sale_from AND o.sale_until,"
+	"  to_char(o.sale_from, 'YYYY-MM-DD'), to_char(o.sale_until, 'YYYY-MM-DD'), o.time_zone, o.grace_days, o.valid_from, o.valid_until,"
+	"  o.code_pattern, o.code_check, o.last_ordinal, va.coupon_price, va.pay_on_site",
+	2, INT8OID, INT4OID);
+
+static Stmt customer_stmt = STMT("WITH i AS (INSERT INTO coupon.customer (external_id) VALUES ($1)"
+	"           ON CONFLICT (external_id) DO NOTHING RETURNING customer_id)"
+	" SELECT customer_id FROM i UNION ALL"
+	" SELECT customer_id FROM coupon.customer WHERE external_id = $1",
+	1, TEXTOID);
+
+static Stmt insert_stmt = STMT("WITH v AS ("
+	"  INSERT INTO coupon.voucher (code, offer_id, variant_id, partner_id, ordinal, customer_id,"
+	"    secret, coupon_price, pay_on_site, valid_from, valid_until, window_start, window_end)"
+	"  VALUES ($1::coupon.code, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+	"    $10::timestamp AT TIME ZONE $12, ($11 + 1 + $13)::timestamp AT TIME ZONE $12)"
+	"  ON CONFLICT (code) DO NOTHING RETURNING number, window_end),"
+	" c AS ("
+	"  INSERT INTO coupon.voucher_counter AS k (variant_id, slot, issued)"
+	"  SELECT $3, $14, 1 FROM v"
+	"  ON CONFLICT (variant_id, slot) DO UPDATE SET issued = k.issued + 1),"
+	" e AS ("
+	"  INSERT INTO coupon.voucher_event (code, action, to_state, role_name)"
+	"  SELECT $1::coupon.code, 'sell', 'sold', $15 FROM v)"
+	" SELECT number, window_end FROM v",
+	15, TEXTOID, INT8OID, INT8OID, INT8OID, INT4OID, INT8OID, TEXTOID, NUMERICOID, NUMERICOID,
+		DATEOID, DATEOID, TEXTOID, INT4OID, INT2OID, NAMEOID);
+
+#define SALE_CODE_TRIES 100
+
+static void
+begin_sale(Sale *s, FunctionCallInfo fcinfo, int64 variant_id, int32 n, text *customer,
+		   bool from_null, DateADT from, bool until_null, DateADT until)
+{
+	Datum		args[2];
+	char	   *pattern;
+	bool		check;
+	bool		isnull;
+
+	if (n < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("number of vouchers must be at least 1, not %d", n)));
+	args[0] = Int64GetDatum(variant_id);
+	args[1] = Int32GetDatum(n);
+	if (stmt_exec(&sale_stmt, args, NULL, false, 0) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_COUPON_OFFER_NOT_FOUND),
+				 errmsg("variant %lld does not exist", (long long) variant_id)));
+	s->variant_id = variant_id;
+	s->offer_id = spi_int8(0, 1);
+	s->partner_id = spi_int8(0, 2);
+	if (strcmp(spi_text(0, 3), "on_site") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_COUPON_OFFER_NOT_ON_SALE),
+				 errmsg("offer %lld is not on sale", (long long) s->offer_id),
+				 errdetail("The offer is %s.", spi_text(0, 3))));
+	if (!spi_bool(0, 4))
+		ereport(ERROR,
+				(errcode(ERRCODE_COUPON_OFFER_NOT_ON_SALE),
+				 errmsg("offer %lld is not on sale", (long long) s->offer_id),
+				 errdetail("Its sale period is %s to %s (%s).", spi_text(0, 5), spi_text(0, 6),
+						   spi_text(0, 7))));
+	s->time_zone = spi_text(0, 7);
+	s->grace_days = spi_int4(0, 8);
+	s->valid_from = from_null ? DatumGetDateADT(spi_datum_copy(0, 9, &isnull)) : from;
+	s->valid_until = until_null ? DatumGetDateADT(spi_datum_copy(0, 10, &isnull)) : until;
+	if (s->valid_until < s->valid_from)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a voucher cannot be valid until a date before it is valid from")));
+	pattern = spi_text(0, 11);
+	check = spi_bool(0, 12);
+	s->first_ordinal = spi_int4(0, 13) - n + 1;
+	s->coupon_price = spi_datum_copy(0, 14, &isnull);
+	s->pay_on_site = spi_datum_copy(0, 15, &isnull);
+
+	gen_compile_or_error(&s->pattern, cstring_to_text(pattern),
+						 cstring_to_text(check_alphabet), check);
+	/* the 1/1000 rule, counted per offer: its ordinals are its codes */
+	gen_check_count(&s->pattern, spi_int4(0, 13), cstring_to_text(pattern));
+
+	s->has_customer = customer != NULL;
+	if (customer != NULL)
+	{
+		args[0] = PointerGetDatum(customer);
+		if (stmt_exec(&customer_stmt, args, NULL, false, 1) != 1)
+			elog(ERROR, "customer could not be created");
+		s->customer_id = spi_int8(0, 1);
+	}
+}
+
+/* one voucher: a fresh code (drawn again on a clash) and secret */
+static void
+sell_one(Sale *s, int32 ordinal, const char *role_name, Datum *values, bool *nulls)
+{
+	GenRandom	r;
+	char		chars[CODE_MAX_CHARS + 1];
+	char	   *secret = gen_secret(2);
+	Datum		args[15];
+	char		argnulls[16] = "               ";
+	Name		role = palloc0(NAMEDATALEN);
+	int			tries;
+
+	namestrcpy(role, role_name);
+	gen_random_init(&r, gen_fill_strong, NULL, 2 * s->pattern.nslots);
+	for (tries = 0;; tries++)
+	{
+		struct varlena *code;
+
+		if (tries == SALE_CODE_TRIES)
+			ereport(ERROR,
+					(errcode(ERRCODE_COUPON_NO_FREE_CODE),
+					 errmsg("no free code found for offer %lld after %d tries", (long long) s->offer_id,
+							SALE_CODE_TRIES),
+					 errhint("Give the offer a longer code pattern.")));
+		gen_draw(&s->pattern, &r, chars);
+		chars[gen_code_len(&s->pattern)] = '\0';
+		code = code_from_canonical(chars, gen_code_len(&s->pattern));
+		args[0] = CStringGetTextDatum(chars);
+		args[1] = Int64GetDatum(s->offer_id);
+		args[2] = Int64GetDatum(s->variant_id);
+		args[3] = Int64GetDatum(s->partner_id);
+		args[4] = Int32GetDatum(ordinal);
+		args[5] = Int64GetDatum(s->customer_id);
+		argnulls[5] = s->has_customer ? ' ' : 'n';
+		args[6] = CStringGetTextDatum(secret);
+		args[7] = s->coupon_price;
+		args[8] = s->pay_on_site;
+		args[9] = DateADTGetDatum(s->valid_from);
+		args[10] = DateADTGetDatum(s->valid_until);
+		args[11] = CStringGetTextDatum(s->time_zone);
+		args[12] = Int32GetDatum(s->grace_days);
+		args[13] = Int16GetDatum(voucher_slot(code));
+		args[14] = NameGetDatum(role);
+		if (stmt_exec(&insert_stmt, args, argnulls, false, 0) == 1)
+			break;
+	}
+	values[0] = Int64GetDatum(spi_int8(0, 1));
+	values[1] = Int32GetDatum(ordinal);
+	values[2] = PointerGetDatum(code_from_text(chars, strlen(chars), NULL));
+	values[3] = CStringGetTextDatum(secret);
+	values[4] = Int64GetDatum(s->offer_id);
+	values[5] = Int64GetDatum(s->variant_id);
+	values[6] = s->coupon_price;
+	values[7] = s->pay_on_site;
+	values[8] = DateADTGetDatum(s->valid_from);
+	values[9] = DateADTGetDatum(s->valid_until);
+	values[10] = TimestampTzGetDatum(spi_timestamptz(0, 2));
+	memset(nulls, 0, 11 * sizeof(bool));
+}
+
+PG_FUNCTION_INFO_V1(voucher_sell);
+Datum
+voucher_sell(PG_FUNCTION_ARGS)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	Caller		caller;
+	Sale		s;
+	Datum		values[11];
+	bool		nulls[11];
+	TupleDesc	tupdesc;
+	HeapTuple	tuple;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	caller_identify(&caller);
+	SPI_connect();
+	begin_sale(&s, fcinfo, PG_GETARG_INT64(0), 1, opt_text(fcinfo, 1),
+			   PG_ARGISNULL(2), PG_ARGISNULL(2) ? 0 : PG_GETARG_DATEADT(2),
+			   PG_ARGISNULL(3), PG_ARGISNULL(3) ? 0 : PG_GETARG_DATEADT(3));
+	sell_one(&s, s.first_ordinal, caller.role_name, values, nulls);
+	MemoryContextSwitchTo(outer);
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	values[2] = PointerGetDatum(PG_DETOAST_DATUM_COPY(values[2]));
+	values[3] = PointerGetDatum(PG_DETOAST_DATUM_COPY(values[3]));
+	values[6] = PointerGetDatum(PG_DETOAST_DATUM_COPY(values[6]));
+	values[7] = PointerGetDatum(PG_DETOAST_DATUM_COPY(values[7]));
+	tuple = heap_form_tuple(tupdesc, values, nulls);
+	SPI_finish();
+	return HeapTupleGetDatum(tuple);
+}
+
+PG_FUNCTION_INFO_V1(voucher_sell_many);
+Datum
+voucher_sell_many(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext outer = CurrentMemoryContext;
+	Caller		caller;
+	Sale		s;
+	int32		n;
+	int32		i;
+	Tuplestorestate *store;
+	TupleDesc	tupdesc;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	n = PG_GETARG_INT32(1);
+	srf_materialize(fcinfo, &store, &tupdesc);
+	caller_identify(&caller);
+	SPI_connect();
+	begin_sale(&s, fcinfo, PG_GETARG_INT64(0), n, opt_text(fcinfo, 2), true, 0, true, 0);
+	for (i = 0; i < n; i++)
+	{
+		Datum		values[11];
+		bool		nulls[11];
+		MemoryContext old;
+
+		CHECK_FOR_INTERRUPTS();
+		sell_one(&s, s.first_ordinal + i, caller.role_name, values, nulls);
+		old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+		tuplestore_putvalues(store, tupdesc, values, nulls);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	MemoryContextSwitchTo(outer);
+	return (Datum) 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Expiry
+ * --------------------------------------------------------------------- */
+
+static Stmt expire_stmt = STMT("WITH due AS ("
+	"  SELECT code FROM coupon.voucher"
+	"  WHERE state = 'sold' AND window_end <= now()"
+	"  ORDER BY window_end LIMIT $1 FOR NO KEY UPDATE SKIP LOCKED),"
+	" u AS ("
+	"  UPDATE coupon.voucher v SET state = 'expired', expired_at = now()"
+	"  FROM due WHERE v.code = due.code AND v.state = 'sold'"
+	"  RETURNING v.code, v.variant_id, v.partner_id),"
+	" c AS ("
+	"  INSERT INTO coupon.voucher_counter AS k (variant_id, slot, expired)"
+	"  SELECT variant_id, (coupon.code_hash(code) & 15)::smallint, count(*) FROM u"
+	"  GROUP BY 1, 2 ORDER BY 1, 2"
+	"  ON CONFLICT (variant_id, slot) DO UPDATE SET expired = k.expired + EXCLUDED.expired),"
+	" e AS ("
+	"  INSERT INTO coupon.voucher_event (code, action, from_state, to_state, role_name, partner_id)"
+	"  SELECT code, 'expire', 'sold', 'expired', $2, partner_id FROM u)"
+	" SELECT count(*) FROM u",
+	2, INT4OID, NAMEOID);
+
+PG_FUNCTION_INFO_V1(voucher_expire_batch);
+Datum
+voucher_expire_batch(PG_FUNCTION_ARGS)
+{
+	int32		batch = PG_GETARG_INT32(0);
+	Caller		caller;
+	Datum		args[2];
+	Name		role = palloc0(NAMEDATALEN);
+	int64		n;
+
+	if (batch < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batch size must be at least 1, not %d", batch)));
+	caller_identify(&caller);
+	namestrcpy(role, caller.role_name);
+	SPI_connect();
+	args[0] = Int32GetDatum(batch);
+	args[1] = NameGetDatum(role);
+	stmt_exec(&expire_stmt, args, NULL, false, 0);
+	n = spi_int8(0, 1);
+	SPI_finish();
+	PG_RETURN_INT64(n);
+}
+
+/*
+ * CALL coupon.expire_due(batch_size): batches until none is left,
+ * committing after each one when the CALL allows transaction control.
+ * SECURITY INVOKER (a procedure that commits cannot be SECURITY DEFINER);
+ * the privileged work is coupon.expire_batch.
+ */
+PG_FUNCTION_INFO_V1(voucher_expire_due);
+Datum
+voucher_expire_due(PG_FUNCTION_ARGS)
+{
+	int32		batch = PG_ARGISNULL(0) ? 10000 : PG_GETARG_INT32(0);
+	bool		nonatomic = fcinfo->context != NULL && IsA(fcinfo->context, CallContext) &&
+		!castNode(CallContext, fcinfo->context)->atomic;
+	int64		total = 0;
+	Datum		arg = Int32GetDatum(batch);
+	Oid			argtype = INT4OID;
+	TupleDesc	tupdesc;
+	Datum		value;
+	bool		isnull = false;
+	HeapTuple	tuple;
+	MemoryContext outer = CurrentMemoryContext;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
+
+	SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0);
+	for (;;)
+	{
+		int64		n;
+
+		CHECK_FOR_INTERRUPTS();
+		if (SPI_execute_with_args("SELECT coupon.expire_batch($1)", 1, &argtype, &arg, NULL,
+								  false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "coupon.expire_batch failed");
+		n = spi_int8(0, 1);
+		total += n;
+		if (nonatomic)
+		{
+			SPI_commit();
+#if PG_VERSION_NUM < 150000
+			SPI_start_transaction();
+#endif
+		}
+		if (n < batch)
+			break;
+	}
+	SPI_execute("SELECT coupon.prune_failures()", false, 0);
+	SPI_finish();
+
+	MemoryContextSwitchTo(outer);
+	value = Int64GetDatum(total);
+	tuple = heap_form_tuple(tupdesc, &value, &isnull);
+	return HeapTupleGetDatum(tuple);
+}
