@@ -34,6 +34,12 @@ CREATE SEQUENCE coupon.customer_id_seq;
 CREATE SEQUENCE coupon.review_id_seq;
 CREATE SEQUENCE coupon.voucher_number_seq START 1000000;
 CREATE SEQUENCE coupon.voucher_event_id_seq;
+COMMENT ON SEQUENCE coupon.partner_id_seq IS 'partner ids';
+COMMENT ON SEQUENCE coupon.offer_id_seq IS 'offer ids';
+COMMENT ON SEQUENCE coupon.variant_id_seq IS 'variant ids';
+COMMENT ON SEQUENCE coupon.customer_id_seq IS 'customer ids';
+COMMENT ON SEQUENCE coupon.review_id_seq IS 'review ids';
+COMMENT ON SEQUENCE coupon.voucher_event_id_seq IS 'ids of voucher log entries (order of events)';
 COMMENT ON SEQUENCE coupon.voucher_number_seq IS
     'global voucher numbers (#4115727): unique because they come from this sequence, so that no unique index without the code is needed';
 

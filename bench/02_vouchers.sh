@@ -185,7 +185,7 @@ report_header
 printf '  %-64s %10.1f ms   %s\n' "sell $VN vouchers: coupon.sell_many, $VCHUNK a statement" "$vsale_ms" \
   "(information: $(awk -v n="$VN" -v t="$vsale_ms" 'BEGIN { printf "%.0f", n / t * 1000 }') vouchers/s)"
 printf '  %-64s %9.1f tps %9.1f tps   ratio %6s   %s\n' \
-  "activate $VACT random vouchers, pgbench -c $VCLIENTS: vs UPDATE + INSERT" "${vtps[coupon]}" "${vtps[base]}" \
+  "activate $VACT vouchers, pgbench -c $VCLIENTS: vs UPDATE + INSERT" "${vtps[coupon]}" "${vtps[base]}" \
   "$(ratio "${vtps[coupon]}" "${vtps[base]}")" "target >= 0.75 (tps: higher is better)"
 printf '  %-64s %10.2f ms %10.2f ms   ratio %6s   %s\n' \
   "activate: p99 latency vs UPDATE + INSERT" "${vp99[coupon]}" "${vp99[base]}" \

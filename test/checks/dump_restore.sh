@@ -24,3 +24,12 @@ rows=$(grep -c '^==' /tmp/coupon_snap_src_$$)
 diff /tmp/coupon_snap_src_$$ /tmp/coupon_snap_dst_$$
 rm -f /tmp/coupon_snap_src_$$ /tmp/coupon_snap_dst_$$
 echo "$rows tables identical after dump and restore"
+
+# what was locked stays locked, and numbers go on after the restored ones
+P2="$PGBIN/psql -X -q -At -v ON_ERROR_STOP=1 -d dump_dst"
+[ "$($P2 -c "SELECT count(*) FROM coupon.secret_failure WHERE locked_at IS NOT NULL")" = 1 ]
+next=$($P2 -c "SELECT (coupon.sell(variant_id)).number FROM coupon.variant LIMIT 1")
+max=$($P2 -c "SELECT max(number) FROM coupon.voucher WHERE number <> $next")
+[ "$next" -gt "$max" ] || { echo "voucher number $next reissued (max was $max)"; exit 1; }
+echo "after restore: the locked voucher is still locked; the next voucher number is $next > $max"
+"$PGBIN/dropdb" dump_src; "$PGBIN/dropdb" dump_dst
