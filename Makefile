@@ -11,9 +11,10 @@ EXTENSION   = coupon
 EXTVERSION  = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" coupon.control)
 
 MODULE_big  = coupon
-CORE_OBJS   = src/code_pack.o src/check_symbol.o src/gen_core.o
+CORE_OBJS   = src/code_pack.o src/check_symbol.o src/gen_core.o src/alloc_core.o
 OBJS        = src/coupon.o src/code_type.o src/check_fn.o src/generate.o \
               src/caller.o src/spi_util.o src/attempts.o src/voucher.o src/cron.o \
+              src/allocate.o src/shop.o \
               $(CORE_OBJS)
 
 # The install script of the newest version is the first version's script
@@ -32,7 +33,7 @@ ifeq ($(DOCS),)
 undefine DOCS
 endif
 
-REGRESS     = code_type check_symbol generate fuzz_code vouchers
+REGRESS     = code_type check_symbol generate fuzz_code vouchers allocate
 REGRESS_OPTS = --load-extension=coupon
 ISOLATION   = code_unique_race voucher_activate_race voucher_refund_race voucher_expire_race
 ISOLATION_OPTS = --inputdir=test/isolation --load-extension=coupon

@@ -8,7 +8,7 @@
  * that is not a code at all uses the standard 22P02, bad arguments 22023,
  * missing privileges 42501, a missing pg_cron 55000.
  *
- * CP0xx: codes and generation.  CP1xx: deal vouchers.
+ * CP0xx: codes and generation.  CP1xx: deal vouchers.  CP2xx: shop coupons.
  */
 #ifndef COUPON_ERRORS_H
 #define COUPON_ERRORS_H
@@ -39,5 +39,27 @@
 #define ERRCODE_COUPON_REVIEW_STATE				MAKE_SQLSTATE('C','P','1','3','1')
 /* the voucher log is append-only (raised in SQL) */
 #define ERRCODE_COUPON_LOG_APPEND_ONLY			MAKE_SQLSTATE('C','P','1','9','0')
+
+/* shop coupons: applying a code to an order */
+#define ERRCODE_COUPON_CODE_NOT_VALID			MAKE_SQLSTATE('C','P','2','0','1')
+#define ERRCODE_COUPON_CODE_BLOCKED				MAKE_SQLSTATE('C','P','2','0','2')
+#define ERRCODE_COUPON_CODE_NOT_YET_VALID		MAKE_SQLSTATE('C','P','2','0','3')
+#define ERRCODE_COUPON_CODE_EXPIRED				MAKE_SQLSTATE('C','P','2','0','4')
+#define ERRCODE_COUPON_USED_UP					MAKE_SQLSTATE('C','P','2','0','5')
+#define ERRCODE_COUPON_ALREADY_USED_BY_CUSTOMER	MAKE_SQLSTATE('C','P','2','0','6')
+#define ERRCODE_COUPON_MIN_ORDER				MAKE_SQLSTATE('C','P','2','0','7')
+#define ERRCODE_COUPON_LOGIN_REQUIRED			MAKE_SQLSTATE('C','P','2','0','8')
+#define ERRCODE_COUPON_NOTHING_ELIGIBLE			MAKE_SQLSTATE('C','P','2','0','9')
+/* shop coupons: administration */
+#define ERRCODE_COUPON_NOT_EDITABLE				MAKE_SQLSTATE('C','P','2','1','0')
+#define ERRCODE_COUPON_LIMIT_BELOW_USES			MAKE_SQLSTATE('C','P','2','1','1')
+#define ERRCODE_COUPON_NOT_DELETABLE			MAKE_SQLSTATE('C','P','2','1','2')
+#define ERRCODE_COUPON_CODE_TAKEN				MAKE_SQLSTATE('C','P','2','1','3')
+#define ERRCODE_COUPON_NOT_FOUND				MAKE_SQLSTATE('C','P','2','1','4')
+#define ERRCODE_COUPON_LINE_NOT_FOUND			MAKE_SQLSTATE('C','P','2','1','5')
+#define ERRCODE_COUPON_WRONG_CURRENCY			MAKE_SQLSTATE('C','P','2','1','6')
+#define ERRCODE_COUPON_ORDER_ALREADY_REDEEMED	MAKE_SQLSTATE('C','P','2','1','7')
+/* redemptions are append-only (raised in SQL) */
+#define ERRCODE_COUPON_REDEMPTION_APPEND_ONLY	MAKE_SQLSTATE('C','P','2','9','0')
 
 #endif							/* COUPON_ERRORS_H */

@@ -1070,6 +1070,10 @@ voucher_expire_due(PG_FUNCTION_ARGS)
 			break;
 	}
 	SPI_execute("SELECT coupon.prune_failures()", false, 0);
+	/* from 0.3.0 on, holds of shop coupons expire with the same run */
+	if (SPI_execute("SELECT to_regprocedure('coupon.expire_holds()') IS NOT NULL", true, 1) == SPI_OK_SELECT &&
+		spi_bool(0, 1))
+		SPI_execute("SELECT coupon.expire_holds()", false, 0);
 	SPI_finish();
 
 	MemoryContextSwitchTo(outer);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc_core.h"
 #include "check_symbol.h"
 #include "code_pack.h"
 #include "gen_core.h"
@@ -562,6 +563,175 @@ test_seen(void)
 	free(s.slots);
 }
 
+/* ---------- allocation ---------- */
+
+static int64_t alloc_shares[ALLOC_MAX_LINES];
+static _Alignas(16) unsigned char alloc_scratch[ALLOC_MAX_LINES * 32];
+
+static AllocResult
+alloc(int64_t total, const int64_t *w, const int64_t *caps, size_t n)
+{
+	return alloc_largest_remainder(total, w, caps, n, alloc_shares, alloc_scratch);
+}
+
+/*
+ * The exact (continuous) allocation, found independently: x_i =
+ * min(cap_i, lambda * w_i) with sum x = min(total, sum of caps), lambda by
+ * bisection in long double.
+ */
+static void
+exact_allocation(int64_t total, const int64_t *w, const int64_t *caps, size_t n, long double *x)
+{
+	long double lo = 0, hi, target = (long double) total, capsum = 0;
+	int64_t		minw = INT64_MAX;
+	size_t		i;
+	int			it;
+
+	for (i = 0; i < n; i++)
+		if (w[i] > 0)
+		{
+			capsum += caps ? (long double) caps[i] : 1e30L;
+			if (w[i] < minw)
+				minw = w[i];
+		}
+	hi = (long double) total / minw + 1;
+	if (capsum < target)
+		target = capsum;
+	for (it = 0; it < 100; it++)
+	{
+		long double mid = (lo + hi) / 2, sum = 0;
+
+		for (i = 0; i < n; i++)
+		{
+			long double v = mid * w[i];
+
+			sum += (caps && v > caps[i]) ? caps[i] : v;
+		}
+		if (sum < target)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	for (i = 0; i < n; i++)
+	{
+		long double v = hi * w[i];
+
+		x[i] = (caps && v > caps[i]) ? caps[i] : v;
+	}
+}
+
+static void
+test_allocation(void)
+{
+	AllocResult r;
+	long		bad_sum = 0, bad_near = 0, bad_cap = 0, bad_neg = 0;
+	long		k;
+	static long double x[64];
+
+	{
+		int64_t		w[2] = {18999, 17997};
+
+		r = alloc(2000, w, NULL, 2);
+		ok(r.status == ALLOC_OK && alloc_shares[0] == 1027 && alloc_shares[1] == 973,
+		   "the seed's example: 20.00 over 189.99 and 3 x 59.99 gives 10.27 and 9.73%s", NULL);
+	}
+	{
+		int64_t		w[2] = {1, 1};
+
+		r = alloc(1, w, NULL, 2);
+		ok(alloc_shares[0] == 1 && alloc_shares[1] == 0, "a tie of remainder and weight goes to the lower position%s", NULL);
+	}
+	{
+		int64_t		w[2] = {1, 3};
+
+		r = alloc(2, w, NULL, 2);
+		ok(alloc_shares[0] == 0 && alloc_shares[1] == 2, "a tie of remainder goes to the larger weight%s", NULL);
+	}
+	{
+		int64_t		w[3] = {1, 2, 0};
+
+		r = alloc(1, w, NULL, 3);
+		ok(alloc_shares[0] == 0 && alloc_shares[1] == 1 && alloc_shares[2] == 0,
+		   "the larger remainder wins; weight 0 gets nothing%s", NULL);
+	}
+	{
+		int64_t		w[3] = {1, 1, 1}, c[3] = {10, 1000, 5};
+
+		r = alloc(100, w, c, 3);
+		ok(r.allocated == 100 && alloc_shares[0] == 10 && alloc_shares[1] == 85 && alloc_shares[2] == 5,
+		   "capped lines take their cap, the rest goes to the others%s", NULL);
+		r = alloc(5000, w, c, 3);
+		ok(r.allocated == 1015 && alloc_shares[0] == 10 && alloc_shares[1] == 1000 && alloc_shares[2] == 5,
+		   "an amount above the sum of the caps allocates the caps%s", NULL);
+	}
+	{
+		int64_t		w[2] = {0, 0};
+		int64_t		wn[2] = {1, -1};
+		int64_t		c[2] = {1, -1};
+		int64_t		w1[2] = {1, 1};
+
+		ok(alloc(10, w, NULL, 2).status == ALLOC_ALL_ZERO, "all-zero weights are refused%s", NULL);
+		r = alloc(10, wn, NULL, 2);
+		ok(r.status == ALLOC_NEGATIVE_WEIGHT && r.at == 1, "a negative weight is refused, with its position%s", NULL);
+		r = alloc(10, w1, c, 2);
+		ok(r.status == ALLOC_NEGATIVE_CAP && r.at == 1, "a negative cap is refused%s", NULL);
+		ok(alloc(-1, w1, NULL, 2).status == ALLOC_NEGATIVE_TOTAL, "a negative amount is refused%s", NULL);
+		ok(alloc(10, w1, NULL, 0).status == ALLOC_NO_LINES, "no lines is refused%s", NULL);
+		r = alloc(ALLOC_MAX_VALUE, w1, NULL, 2);
+		ok(r.status == ALLOC_OK && alloc_shares[0] + alloc_shares[1] == ALLOC_MAX_VALUE,
+		   "10^18 units allocate exactly%s", NULL);
+		ok(alloc(ALLOC_MAX_VALUE + 1, w1, NULL, 2).status == ALLOC_TOO_LARGE, "above 10^18 is refused%s", NULL);
+	}
+
+	/* random cases, with and without caps */
+	for (k = 0; k < 300000; k++)
+	{
+		size_t		n = 1 + rng() % 40, i;
+		int64_t		w[64], c[64], total, sum = 0;
+		int			use_caps = (int) (rng() % 2);
+		long double capsum = 0;
+
+		for (i = 0; i < n; i++)
+		{
+			w[i] = (rng() % 5 == 0) ? 0 : (int64_t) (rng() % (k % 3 == 0 ? 100 : 10000000));
+			c[i] = (int64_t) (rng() % 100000);
+			if (w[i] > 0)
+				capsum += c[i];
+		}
+		w[rng() % n] += 1;		/* never all zero */
+		total = (int64_t) (rng() % 2000000);
+		r = alloc(total, w, use_caps ? c : NULL, n);
+		exact_allocation(total, w, use_caps ? c : NULL, n, x);
+		for (i = 0; i < n; i++)
+		{
+			sum += alloc_shares[i];
+			bad_cap += use_caps && alloc_shares[i] > c[i];
+			bad_neg += alloc_shares[i] < 0;
+			bad_near += (x[i] - alloc_shares[i] >= 1.0L + 1e-6L) || (alloc_shares[i] - x[i] >= 1.0L + 1e-6L);
+		}
+		if (use_caps)
+		{
+			int64_t		capsum_i = 0;
+
+			for (i = 0; i < n; i++)
+				if (w[i] > 0)
+					capsum_i += c[i];
+			bad_sum += sum != (total < capsum_i ? total : capsum_i);
+		}
+		else
+			bad_sum += sum != total;
+		bad_sum += sum != r.allocated;
+	}
+	{
+		char		msg[200];
+
+		snprintf(msg, sizeof(msg),
+				 "300,000 random cases: %ld inexact sums, %ld shares a unit or more from their exact value, %ld above a cap, %ld negative",
+				 bad_sum, bad_near, bad_cap, bad_neg);
+		ok(bad_sum + bad_near + bad_cap + bad_neg == 0, "%s", msg);
+	}
+}
+
 int
 main(void)
 {
@@ -571,6 +741,7 @@ main(void)
 	test_check_symbol();
 	test_generation();
 	test_seen();
+	test_allocation();
 	printf("1..%d\n", test_no);
 	return failures ? 1 : 0;
 }
