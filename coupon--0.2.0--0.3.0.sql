@@ -209,16 +209,17 @@ CREATE TRIGGER shop_coupon_guard BEFORE UPDATE OR DELETE ON coupon.shop_coupon
 CREATE FUNCTION coupon.guard_redemption() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-  IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'redemption' AND OLD.released_at IS NULL
-     AND NEW.released_at IS NOT NULL
-     AND (OLD.code, OLD.redemption_id, OLD.order_ref, OLD.customer_id, OLD.redeemed_at, OLD.currency,
-          OLD.subtotal, OLD.eligible_subtotal, OLD.discount, OLD.delivery_fee, OLD.delivery_discount,
-          OLD.payment_fee, OLD.payment_discount, OLD.total)
-         IS NOT DISTINCT FROM
-         (NEW.code, NEW.redemption_id, NEW.order_ref, NEW.customer_id, NEW.redeemed_at, NEW.currency,
-          NEW.subtotal, NEW.eligible_subtotal, NEW.discount, NEW.delivery_fee, NEW.delivery_discount,
-          NEW.payment_fee, NEW.payment_discount, NEW.total) THEN
-    RETURN NEW;                          -- the one change: recording the release
+  IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'redemption' THEN
+    IF OLD.released_at IS NULL AND NEW.released_at IS NOT NULL
+       AND (OLD.code, OLD.redemption_id, OLD.order_ref, OLD.customer_id, OLD.redeemed_at, OLD.currency,
+            OLD.subtotal, OLD.eligible_subtotal, OLD.discount, OLD.delivery_fee, OLD.delivery_discount,
+            OLD.payment_fee, OLD.payment_discount, OLD.total)
+           IS NOT DISTINCT FROM
+           (NEW.code, NEW.redemption_id, NEW.order_ref, NEW.customer_id, NEW.redeemed_at, NEW.currency,
+            NEW.subtotal, NEW.eligible_subtotal, NEW.discount, NEW.delivery_fee, NEW.delivery_discount,
+            NEW.payment_fee, NEW.payment_discount, NEW.total) THEN
+      RETURN NEW;                        -- the one change: recording the release
+    END IF;
   END IF;
   RAISE EXCEPTION 'redemptions are append-only: % on % is not allowed', TG_OP, TG_TABLE_NAME
     USING ERRCODE = 'CP290',

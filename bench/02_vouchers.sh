@@ -164,6 +164,7 @@ declare -A vtps=() vp99=()
 for r in $(seq 1 "$VROUNDS"); do
   for side in "${VSIDES[@]}"; do
     vres=$(vbench "$side" "$r")
+    log "bench 02: run $r, $side: ${vres% *} tps, p99 ${vres#* } ms"
     if vbetter '>' "${vres% *}" "${vtps[$side]:-}"; then vtps[$side]=${vres% *}; fi
     if vbetter '<' "${vres#* }" "${vp99[$side]:-}"; then vp99[$side]=${vres#* }; fi
   done
