@@ -7,7 +7,9 @@
 #   4. isolation isolation specs: test/isolation/specs -> expected
 #   5. pgtap     pgTAP files in test/pgtap, run by pg_prove
 #   6. checks    scripted checks: dump and restore, upgrade chain, docs,
-#                version agreement, the client-library example
+#                version agreement, concurrency under pgbench
+#   7. client    the Node.js (node-postgres) checkout example of doc/, run
+#                against the cluster
 #
 # Installs what is missing (apt-get), builds with warnings as errors,
 # installs, starts the cluster, runs, stops it whatever happens, and ends
@@ -46,6 +48,7 @@ regress_count() {
 }
 
 ensure_packages clang libclang-rt-14-dev
+command -v node >/dev/null && command -v npm >/dev/null || ensure_packages nodejs npm
 build_install
 start_cluster coupon_test
 export ROOT PGBIN PG_CONFIG
@@ -113,6 +116,19 @@ for check in "$ROOT"/test/checks/*.sh; do
   fi
 done
 count checks "$ok" "$notok"
+
+log "7. the Node.js client example (examples/node, node-postgres)"
+psql_q -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'shop_app') THEN
+             CREATE ROLE shop_app LOGIN IN ROLE coupon_shop; END IF; END \$\$"
+rc=0
+(cd "$ROOT/examples/node" && npm ci --no-audit --no-fund --silent >"$OUT/npm.log" 2>&1 \
+   && SHOP_ROLE=shop_app node checkout.js) >"$OUT/client.tap" 2>&1 || rc=$?
+grep -E '^(not ok|#)' "$OUT/client.tap" || true
+read -r ok notok < <(tap_count "$OUT/client.tap")
+if [ "$rc" -ne 0 ] && [ "$notok" -eq 0 ]; then
+  cat "$OUT/npm.log" "$OUT/client.tap" | tail -30; notok=1
+fi
+count client "$ok" "$notok"
 
 rm -rf "$OUT"
 echo

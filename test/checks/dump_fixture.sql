@@ -34,3 +34,12 @@ BEGIN
   END LOOP;
 END $$;
 SELECT coupon.add_review(:o, 'dump-customer', 5, 'Great');
+
+-- shop coupons: rules, a redemption with lines, a hold, a subscriber, a sending
+SELECT coupon.create_coupon('fixed', 20, code => 'DUMP20', usage_limit => 10, once_per_customer => false);
+SELECT coupon.create_coupon('percent', 10, code => 'DUMPNEWS', audience => 'new_subscribers');
+SELECT coupon.subscribe('dump-customer');
+SELECT coupon.send('DUMP20');
+SELECT coupon.redeem('DUMP20', 'dump-customer', 'DUMP-ORDER-1',
+                     '{"lines": [{"sku": "A", "price": 189.99}, {"sku": "B", "price": 59.99, "quantity": 3}]}');
+SELECT coupon.hold('DUMP20', NULL, 'DUMP-CART-2', '{"lines": [{"price": 50}]}', 60);

@@ -32,4 +32,9 @@ next=$($P2 -c "SELECT (coupon.sell(variant_id)).number FROM coupon.variant LIMIT
 max=$($P2 -c "SELECT max(number) FROM coupon.voucher WHERE number <> $next")
 [ "$next" -gt "$max" ] || { echo "voucher number $next reissued (max was $max)"; exit 1; }
 echo "after restore: the locked voucher is still locked; the next voucher number is $next > $max"
+# the restored coupon keeps its counts and its rules: the held use still counts
+[ "$($P2 -c "SELECT used_count || '/' || held_count FROM coupon.shop_coupon WHERE code = 'DUMP20'")" = "1/1" ]
+$P2 -c "SELECT coupon.release('DUMP-ORDER-1')" >/dev/null
+[ "$($P2 -c "SELECT used_count FROM coupon.shop_coupon WHERE code = 'DUMP20'")" = "0" ]
+echo "after restore: coupon DUMP20 counts 1 use and 1 hold, and its redemption can still be released"
 "$PGBIN/dropdb" dump_src; "$PGBIN/dropdb" dump_dst
