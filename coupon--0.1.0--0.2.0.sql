@@ -48,11 +48,9 @@ COMMENT ON SEQUENCE coupon.voucher_number_seq IS
 -- ---------------------------------------------------------------------
 
 CREATE FUNCTION coupon.is_time_zone(tz text) RETURNS boolean
-    LANGUAGE sql STABLE STRICT PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-    AS $$ SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_timezone_names WHERE name = tz) $$;
+    AS 'MODULE_PATHNAME', 'is_time_zone' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION coupon.is_time_zone(text) IS
-    'true when tz is a time zone name of the server''s time-zone database (Europe/Moscow)';
+    'true when the server knows tz as a time zone (Europe/Moscow); fast, from the server''s cache of loaded zones';
 
 CREATE TABLE coupon.partner (
     partner_id  bigint PRIMARY KEY DEFAULT nextval('coupon.partner_id_seq'),
@@ -157,10 +155,11 @@ CREATE TABLE coupon.voucher (
     CHECK ((state = 'returned') = (returned_at IS NOT NULL)),
     CHECK ((state = 'blocked') = (blocked_at IS NOT NULL)),
     CHECK (window_end > window_start)
-);
+) WITH (fillfactor = 85);
 CREATE INDEX voucher_number_idx ON coupon.voucher (number);
 CREATE INDEX voucher_offer_idx ON coupon.voucher (offer_id, ordinal);
 CREATE INDEX voucher_due_idx ON coupon.voucher (window_end) WHERE state = 'sold';
+CREATE INDEX voucher_customer_idx ON coupon.voucher (customer_id);
 COMMENT ON TABLE coupon.voucher IS
     'a voucher sold to a customer: global number, ordinal in the offer, 6-character code, 2-character secret, prices, validity (calendar dates in the offer''s time zone) and the activation window derived from it, state and its timestamps';
 COMMENT ON COLUMN coupon.voucher.window_end IS
@@ -178,7 +177,8 @@ CREATE TABLE coupon.voucher_event (
     detail      text,
     PRIMARY KEY (code, event_id)
 );
-CREATE INDEX voucher_event_at_idx ON coupon.voucher_event (at);
+-- appended in time order: a BRIN index is tiny and costs next to nothing per insert
+CREATE INDEX voucher_event_at_idx ON coupon.voucher_event USING brin (at);
 COMMENT ON TABLE coupon.voucher_event IS
     'append-only audit log of every voucher state change: who (role and partner), when, from and to, which action';
 
@@ -192,8 +192,20 @@ CREATE TABLE coupon.voucher_counter (
     blocked     bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (variant_id, slot)
 );
+-- each variant gets its 16 counter rows when it is created
+CREATE FUNCTION coupon.create_counter_slots() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  INSERT INTO coupon.voucher_counter (variant_id, slot)
+  SELECT NEW.variant_id, s FROM generate_series(0, 15) AS s
+  ON CONFLICT DO NOTHING;
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION coupon.create_counter_slots() IS 'trigger: creates the 16 counter rows of a new variant';
 COMMENT ON TABLE coupon.voucher_counter IS
     'exact per-variant counts of vouchers issued and in each state, kept in the same transaction as every change; split into 16 slots by the hash of the code so that concurrent activations do not queue on one row';
+CREATE TRIGGER variant_counter_slots AFTER INSERT ON coupon.variant
+    FOR EACH ROW EXECUTE FUNCTION coupon.create_counter_slots();
 
 CREATE TABLE coupon.secret_failure (
     code             coupon.code PRIMARY KEY,
@@ -223,7 +235,7 @@ CREATE TABLE coupon.review (
     rating         smallint CHECK (rating BETWEEN 1 AND 5),
     body           text NOT NULL CHECK (body <> ''),
     created_at     timestamptz NOT NULL DEFAULT now(),
-    status         text NOT NULL DEFAULT 'published' CHECK (status IN ('published', 'complained', 'blocked')),
+    status         text NOT NULL DEFAULT 'published' CHECK (status IN ('published', 'complained', 'blocked', 'kept')),
     reply          text,
     replied_at     timestamptz,
     replied_by     name,
@@ -293,8 +305,16 @@ COMMENT ON FUNCTION coupon.current_partner() IS
 -- ---------------------------------------------------------------------
 
 CREATE FUNCTION coupon.create_partner(name text) RETURNS bigint
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-    AS $$ INSERT INTO coupon.partner (name) VALUES (create_partner.name) RETURNING partner_id $$;
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  id bigint;
+BEGIN
+  IF coalesce(create_partner.name, '') = '' THEN
+    RAISE EXCEPTION 'a partner needs a name' USING ERRCODE = '22023';
+  END IF;
+  INSERT INTO coupon.partner (name) VALUES (create_partner.name) RETURNING partner_id INTO id;
+  RETURN id;
+END $$;
 COMMENT ON FUNCTION coupon.create_partner(text) IS 'creates a partner and returns its id';
 
 CREATE FUNCTION coupon.bind_partner_role(role_name name, partner_id bigint) RETURNS void
@@ -302,6 +322,9 @@ CREATE FUNCTION coupon.bind_partner_role(role_name name, partner_id bigint) RETU
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = bind_partner_role.role_name) THEN
     RAISE EXCEPTION 'role "%" does not exist', bind_partner_role.role_name USING ERRCODE = '42704';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM coupon.partner p WHERE p.partner_id = bind_partner_role.partner_id) THEN
+    RAISE EXCEPTION 'partner % does not exist', bind_partner_role.partner_id USING ERRCODE = 'CP123';
   END IF;
   INSERT INTO coupon.partner_member AS m (role_name, partner_id)
   VALUES (bind_partner_role.role_name, bind_partner_role.partner_id)
@@ -311,18 +334,37 @@ END $$;
 COMMENT ON FUNCTION coupon.bind_partner_role(name, bigint) IS
     'binds a login role to a partner (and grants it coupon_partner): the role then sees and activates that partner''s vouchers only';
 
+CREATE FUNCTION coupon.unbind_partner_role(role_name name) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  DELETE FROM coupon.partner_member m WHERE m.role_name = unbind_partner_role.role_name;
+  IF NOT FOUND THEN
+    RETURN false;
+  END IF;
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = unbind_partner_role.role_name) THEN
+    EXECUTE pg_catalog.format('REVOKE coupon_partner FROM %I', unbind_partner_role.role_name);
+  END IF;
+  RETURN true;
+END $$;
+COMMENT ON FUNCTION coupon.unbind_partner_role(name) IS
+    'ends a login role''s binding to its partner (and revokes coupon_partner); false when it had none';
+
 CREATE FUNCTION coupon.create_offer(
         partner_id bigint, title text, sale_from date, sale_until date,
         valid_from date, valid_until date,
         time_zone text DEFAULT 'UTC', grace_days integer DEFAULT 3,
         request_no text DEFAULT NULL, description text DEFAULT NULL,
         public_url text DEFAULT NULL, currency char(3) DEFAULT 'RUB',
-        code_pattern text DEFAULT '######', code_check boolean DEFAULT false)
+        code_pattern text DEFAULT '######', code_check boolean DEFAULT false,
+        sample_url text DEFAULT NULL)
     RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   id bigint;
 BEGIN
+  IF NOT EXISTS (SELECT 1 FROM coupon.partner p WHERE p.partner_id = create_offer.partner_id) THEN
+    RAISE EXCEPTION 'partner % does not exist', create_offer.partner_id USING ERRCODE = 'CP123';
+  END IF;
   IF coalesce(create_offer.title, '') = '' THEN
     RAISE EXCEPTION 'an offer needs a title' USING ERRCODE = '22023';
   END IF;
@@ -348,33 +390,57 @@ BEGIN
   PERFORM coupon.generate_code(create_offer.code_pattern, with_check => create_offer.code_check);
   INSERT INTO coupon.offer AS o (partner_id, title, sale_from, sale_until, valid_from, valid_until,
                                  time_zone, grace_days, request_no, description, public_url,
-                                 currency, code_pattern, code_check)
+                                 currency, code_pattern, code_check, sample_url)
   VALUES (create_offer.partner_id, create_offer.title, create_offer.sale_from, create_offer.sale_until,
           create_offer.valid_from, create_offer.valid_until, create_offer.time_zone,
           create_offer.grace_days, create_offer.request_no, create_offer.description,
           create_offer.public_url, create_offer.currency, create_offer.code_pattern,
-          create_offer.code_check)
+          create_offer.code_check, create_offer.sample_url)
   RETURNING o.offer_id INTO id;
   RETURN id;
 END $$;
-COMMENT ON FUNCTION coupon.create_offer(bigint, text, date, date, date, date, text, integer, text, text, text, char, text, boolean) IS
+COMMENT ON FUNCTION coupon.create_offer(bigint, text, date, date, date, date, text, integer, text, text, text, char, text, boolean, text) IS
     'creates an offer on site; validity dates are calendar dates in time_zone; activation stays open grace_days after valid_until';
 
 CREATE FUNCTION coupon.add_variant(offer_id bigint, title text, coupon_price numeric,
                                    pay_on_site numeric, original_price numeric)
     RETURNS bigint
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-  INSERT INTO coupon.variant (offer_id, title, coupon_price, pay_on_site, original_price)
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  id bigint;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM coupon.offer o WHERE o.offer_id = add_variant.offer_id) THEN
+    RAISE EXCEPTION 'offer % does not exist', add_variant.offer_id USING ERRCODE = 'CP120';
+  END IF;
+  IF coalesce(add_variant.title, '') = '' THEN
+    RAISE EXCEPTION 'a variant needs a title' USING ERRCODE = '22023';
+  END IF;
+  IF add_variant.coupon_price < 0 OR add_variant.pay_on_site < 0 OR NOT add_variant.original_price > 0 THEN
+    RAISE EXCEPTION 'prices must not be negative and the original price must be above 0'
+      USING ERRCODE = '22023';
+  END IF;
+  IF add_variant.coupon_price + add_variant.pay_on_site > add_variant.original_price THEN
+    RAISE EXCEPTION 'the variant costs % + % = %, more than its original price %',
+      add_variant.coupon_price, add_variant.pay_on_site,
+      add_variant.coupon_price + add_variant.pay_on_site, add_variant.original_price
+      USING ERRCODE = '22023';
+  END IF;
+  INSERT INTO coupon.variant AS v (offer_id, title, coupon_price, pay_on_site, original_price)
   VALUES (add_variant.offer_id, add_variant.title, add_variant.coupon_price,
           add_variant.pay_on_site, add_variant.original_price)
-  RETURNING variant_id
-$$;
+  RETURNING v.variant_id INTO id;
+  RETURN id;
+END $$;
 COMMENT ON FUNCTION coupon.add_variant(bigint, text, numeric, numeric, numeric) IS
     'adds a variant (position) to an offer; the discount is derived from the prices';
 
 CREATE FUNCTION coupon.set_offer_state(offer_id bigint, state text) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+  IF set_offer_state.state IS NULL OR set_offer_state.state NOT IN ('draft', 'on_site', 'closed') THEN
+    RAISE EXCEPTION 'an offer is draft, on_site or closed, not %', coalesce(set_offer_state.state, 'null')
+      USING ERRCODE = '22023';
+  END IF;
   UPDATE coupon.offer o SET state = set_offer_state.state WHERE o.offer_id = set_offer_state.offer_id;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'offer % does not exist', set_offer_state.offer_id USING ERRCODE = 'CP120';
@@ -445,13 +511,13 @@ COMMENT ON FUNCTION coupon.sell_many(bigint, integer, text) IS
     'sells n vouchers of a variant at once (one order of several)';
 
 CREATE FUNCTION coupon.activate(code coupon.code, secret text) RETURNS coupon.voucher_status
-    AS 'MODULE_PATHNAME', 'voucher_activate' LANGUAGE C VOLATILE STRICT
+    AS 'MODULE_PATHNAME', 'voucher_activate' LANGUAGE C VOLATILE
     SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION coupon.activate(coupon.code, text) IS
     'a partner activates a customer''s voucher with the code and the secret printed on it; every refusal has its own SQLSTATE';
 
 CREATE FUNCTION coupon.voucher_status(code coupon.code) RETURNS coupon.voucher_status
-    AS 'MODULE_PATHNAME', 'voucher_lookup' LANGUAGE C VOLATILE STRICT
+    AS 'MODULE_PATHNAME', 'voucher_lookup' LANGUAGE C VOLATILE
     SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION coupon.voucher_status(coupon.code) IS
     'what a partner sees after typing a code, before the secret: the voucher''s number and state; unknown codes are refused and counted';
@@ -516,10 +582,16 @@ BEGIN
   LOCK TABLE coupon.voucher_counter IN EXCLUSIVE MODE;
   DELETE FROM coupon.voucher_counter;
   INSERT INTO coupon.voucher_counter (variant_id, slot, issued, used, returned, expired, blocked)
-  SELECT variant_id, (coupon.code_hash(code) & 15)::smallint, count(*),
-         count(*) FILTER (WHERE state = 'used'), count(*) FILTER (WHERE state = 'returned'),
-         count(*) FILTER (WHERE state = 'expired'), count(*) FILTER (WHERE state = 'blocked')
-  FROM coupon.voucher GROUP BY 1, 2;
+  SELECT va.variant_id, s.slot, coalesce(x.issued, 0), coalesce(x.used, 0), coalesce(x.returned, 0),
+         coalesce(x.expired, 0), coalesce(x.blocked, 0)
+  FROM coupon.variant va
+  CROSS JOIN generate_series(0, 15) AS s(slot)
+  LEFT JOIN (
+    SELECT variant_id, (coupon.code_hash(code) & 15)::smallint AS slot, count(*) AS issued,
+           count(*) FILTER (WHERE state = 'used') AS used, count(*) FILTER (WHERE state = 'returned') AS returned,
+           count(*) FILTER (WHERE state = 'expired') AS expired, count(*) FILTER (WHERE state = 'blocked') AS blocked
+    FROM coupon.voucher GROUP BY 1, 2
+  ) x ON x.variant_id = va.variant_id AND x.slot = s.slot;
   GET DIAGNOSTICS n = ROW_COUNT;
   RETURN n;
 END $$;
@@ -590,7 +662,11 @@ BEGIN
   END IF;
   r := coupon.partner_review(complain_review.review_id);
   IF r.status <> 'published' THEN
-    RAISE EXCEPTION 'review % is already %', r.review_id, r.status USING ERRCODE = 'CP131';
+    RAISE EXCEPTION 'review % cannot be complained about: %', r.review_id,
+      CASE r.status WHEN 'complained' THEN 'a complaint is already open'
+                    WHEN 'blocked' THEN 'it is blocked'
+                    ELSE 'an administrator already decided to keep it' END
+      USING ERRCODE = 'CP131';
   END IF;
   UPDATE coupon.review v
   SET status = 'complained', complaint = complain_review.reason, complained_at = now(),
@@ -604,7 +680,7 @@ CREATE FUNCTION coupon.resolve_complaint(review_id bigint, block boolean) RETURN
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   UPDATE coupon.review v
-  SET status = CASE WHEN resolve_complaint.block THEN 'blocked' ELSE 'published' END,
+  SET status = CASE WHEN resolve_complaint.block THEN 'blocked' ELSE 'kept' END,
       resolved_at = now(), resolved_by = coupon.calling_role()
   WHERE v.review_id = resolve_complaint.review_id AND v.status = 'complained';
   IF NOT FOUND THEN
@@ -612,7 +688,7 @@ BEGIN
   END IF;
 END $$;
 COMMENT ON FUNCTION coupon.resolve_complaint(bigint, boolean) IS
-    'an administrator decides a complaint: block the review, or keep it published';
+    'an administrator decides a complaint: block the review, or keep it published for good (status kept: no second complaint)';
 
 -- ---------------------------------------------------------------------
 -- What partners and analysts read
@@ -665,8 +741,8 @@ CREATE FUNCTION coupon.voucher_list(offer_id bigint)
                       ELSE v.sold_at END,
          CASE v.state
            WHEN 'sold' THEN 'not used'
-           WHEN 'used' THEN 'used ' || to_char(v.used_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI')
-           WHEN 'returned' THEN 'returned ' || to_char(v.returned_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI')
+           WHEN 'used' THEN 'used ' || to_char(v.used_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI') || ' ' || o.time_zone
+           WHEN 'returned' THEN 'returned ' || to_char(v.returned_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI') || ' ' || o.time_zone
            WHEN 'expired' THEN 'no longer active'
            WHEN 'blocked' THEN 'blocked'
          END
@@ -721,7 +797,7 @@ GRANT SELECT (code, number, offer_id, variant_id, partner_id, ordinal, coupon_pr
     ON coupon.voucher TO coupon_partner;
 GRANT EXECUTE ON FUNCTION coupon.activate(coupon.code, text), coupon.voucher_status(coupon.code),
     coupon.voucher_list(bigint), coupon.reply_review(bigint, text),
-    coupon.complain_review(bigint, text), coupon.partner_review(bigint) TO coupon_partner;
+    coupon.complain_review(bigint, text) TO coupon_partner;
 
 -- analysts: statistics only
 GRANT SELECT ON coupon.offer_stats, coupon.variant_stats TO coupon_analyst;

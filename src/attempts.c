@@ -32,6 +32,7 @@ typedef struct FailureJob
 	int			kind;
 	int			max_failures;
 	int64		partner_id;
+	int64		voucher_partner_id;
 	char		code[CODE_MAX_CHARS + 1];
 	char		role_name[NAMEDATALEN];
 	/* out */
@@ -44,7 +45,7 @@ PGDLLEXPORT void coupon_failure_worker(Datum main_arg);
 
 FailureResult
 record_failure(FailureKind kind, const char *code, int64 partner_id,
-			   const char *role_name)
+			   const char *role_name, int64 voucher_partner_id)
 {
 	dsm_segment *seg = dsm_create(sizeof(FailureJob), 0);
 	FailureJob *job = dsm_segment_address(seg);
@@ -59,6 +60,7 @@ record_failure(FailureKind kind, const char *code, int64 partner_id,
 	job->kind = kind;
 	job->max_failures = coupon_max_secret_failures;
 	job->partner_id = partner_id;
+	job->voucher_partner_id = voucher_partner_id;
 	strlcpy(job->code, code, sizeof(job->code));
 	strlcpy(job->role_name, role_name, sizeof(job->role_name));
 
@@ -112,7 +114,11 @@ coupon_failure_worker(Datum main_arg)
 		ereport(ERROR, (errmsg("coupon failed-attempt recorder: no job")));
 	job = dsm_segment_address(seg);
 
+#ifdef BGWORKER_BYPASS_ROLELOGINCHECK
+	BackgroundWorkerInitializeConnectionByOid(job->database, job->owner, BGWORKER_BYPASS_ROLELOGINCHECK);
+#else
 	BackgroundWorkerInitializeConnectionByOid(job->database, job->owner, 0);
+#endif
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION);
 	SetConfigOption("lock_timeout", "5s", PGC_USERSET, PGC_S_SESSION);
 
@@ -149,11 +155,11 @@ coupon_failure_worker(Datum main_arg)
 			{
 				Oid			etypes[3] = {TEXTOID, TEXTOID, INT8OID};
 				Datum		evalues[3];
-				char		enulls[3] = {' ', ' ', job->partner_id ? ' ' : 'n'};
+				char		enulls[3] = {' ', ' ', job->voucher_partner_id ? ' ' : 'n'};
 
 				evalues[0] = CStringGetTextDatum(job->code);
 				evalues[1] = CStringGetTextDatum(job->role_name);
-				evalues[2] = Int64GetDatum(job->partner_id);
+				evalues[2] = Int64GetDatum(job->voucher_partner_id);
 				SPI_execute_with_args(
 					"INSERT INTO coupon.voucher_event (code, action, role_name, partner_id, detail)"
 					" VALUES ($1::coupon.code, 'lock', $2, $3, 'locked after too many wrong secrets')",

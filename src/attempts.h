@@ -33,10 +33,13 @@ typedef struct FailureResult
 
 /*
  * Record one failure and wait until it is committed.  code is canonical;
- * partner_id is 0 for callers without a partner (administrators).
+ * partner_id is the caller's partner, 0 for callers without a partner
+ * (administrators); voucher_partner_id the partner of the voucher (0 when
+ * there is none), named in the log when the voucher gets locked.
  */
 extern FailureResult record_failure(FailureKind kind, const char *code,
-									int64 partner_id, const char *role_name);
+									int64 partner_id, const char *role_name,
+									int64 voucher_partner_id);
 
 /* settings (coupon.c) */
 extern int	coupon_max_secret_failures;

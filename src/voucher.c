@@ -84,6 +84,21 @@ local_time(TimestampTz t, const char *tzname)
 					tm.tm_hour, tm.tm_min, tzname);
 }
 
+/*
+ * coupon.is_time_zone(tz): does the server know this time zone?  pg_tzset
+ * keeps loaded zones in a cache, so this is cheap enough for a CHECK
+ * constraint that every update of an offer re-evaluates.
+ */
+PG_FUNCTION_INFO_V1(is_time_zone);
+Datum
+is_time_zone(PG_FUNCTION_ARGS)
+{
+	char	   *tz = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	pg_tz	   *zone = (tz[0] == '\0' || strlen(tz) >= TZ_STRLEN_MAX) ? NULL : pg_tzset(tz);
+
+	PG_RETURN_BOOL(zone != NULL && pg_tz_acceptable(zone));
+}
+
 /* ---------------------------------------------------------------------
  * Loading a voucher
  * --------------------------------------------------------------------- */
@@ -119,21 +134,32 @@ typedef struct Voucher
 	" FROM coupon.voucher v JOIN coupon.offer o ON o.offer_id = v.offer_id" \
 	" WHERE v.code = $1::coupon.code"
 
-static Stmt load_locked = STMT(VOUCHER_COLUMNS " FOR NO KEY UPDATE OF v",
-	1, TEXTOID);
-static Stmt load_plain = STMT(VOUCHER_COLUMNS,
-	1, TEXTOID);
+/* $2: the caller's partner, NULL for an administrator (who sees all) */
+static Stmt load_locked = STMT(VOUCHER_COLUMNS " AND ($2::bigint IS NULL OR v.partner_id = $2)"
+	" FOR NO KEY UPDATE OF v",
+	2, TEXTOID, INT8OID);
+static Stmt load_plain = STMT(VOUCHER_COLUMNS " AND ($2::bigint IS NULL OR v.partner_id = $2)",
+	2, TEXTOID, INT8OID);
 
+/*
+ * Load (and lock) the voucher, if the caller may see it: another partner's
+ * voucher is neither read nor locked, so that probing it cannot even delay
+ * its partner.
+ */
 static void
-load_voucher(Voucher *v, struct varlena *code, bool lock)
+load_voucher(Voucher *v, struct varlena *code, bool lock, bool admin, int64 partner_id)
 {
-	Datum		arg;
+	Datum		args[2];
+	char		nulls[3] = "  ";
 
 	memset(v, 0, sizeof(*v));
 	v->code = code_to_cstring(code);
 	v->slot = voucher_slot(code);
-	arg = CStringGetTextDatum(v->code);
-	if (stmt_exec(lock ? &load_locked : &load_plain, &arg, NULL, false, 1) == 0)
+	args[0] = CStringGetTextDatum(v->code);
+	args[1] = Int64GetDatum(partner_id);
+	if (admin)
+		nulls[1] = 'n';
+	if (stmt_exec(lock ? &load_locked : &load_plain, args, nulls, false, 1) == 0)
 		return;
 	v->found = true;
 	v->number = spi_int8(0, 1);
@@ -242,7 +268,7 @@ static void
 refuse_not_found(const Context *cx, const char *code)
 {
 	record_failure(FAILURE_NOT_FOUND, code, cx->has_partner ? cx->partner_id : 0,
-				   cx->caller.role_name);
+				   cx->caller.role_name, 0);
 	ereport(ERROR,
 			(errcode(ERRCODE_COUPON_VOUCHER_NOT_FOUND),
 			 errmsg("voucher %s not found", code),
@@ -250,10 +276,11 @@ refuse_not_found(const Context *cx, const char *code)
 			 errhint("Check the code for typing mistakes; if it is right, do not serve the customer: the voucher may be counterfeit.")));
 }
 
-static bool
-visible_to(const Context *cx, const Voucher *v)
+/* load, locking, what this caller may see; -1 as partner matches nothing */
+static void
+load_visible(const Context *cx, Voucher *v, struct varlena *code, bool lock)
 {
-	return v->found && (cx->caller.is_admin || (cx->has_partner && cx->partner_id == v->partner_id));
+	load_voucher(v, code, lock, cx->caller.is_admin, cx->has_partner ? cx->partner_id : -1);
 }
 
 /* ---------------------------------------------------------------------
@@ -303,9 +330,8 @@ transition(const Context *cx, Voucher *v, VState to, const char *action, const c
 	args[7] = Int64GetDatum(delta[VS_EXPIRED]);
 	args[8] = Int64GetDatum(delta[VS_BLOCKED]);
 	args[9] = CStringGetTextDatum(action);
-	args[10] = Int64GetDatum(cx->partner_id);
-	if (cx->has_partner)
-		nulls[10] = ' ';
+	args[10] = Int64GetDatum(v->partner_id);	/* the log names the voucher's partner */
+	nulls[10] = ' ';
 	args[11] = detail ? CStringGetTextDatum(detail) : (Datum) 0;
 	if (detail)
 		nulls[11] = ' ';
@@ -415,14 +441,13 @@ refuse_unusable(const Voucher *v, bool locked)
 }
 
 /* Secrets are read like codes: case, spaces and hyphens, O as 0, I and L as 1. */
-static bool
-secret_matches(const char *stored, text *typed)
+static char *
+normalize_secret(text *typed)
 {
 	const char *in = VARDATA_ANY(typed);
 	size_t		len = VARSIZE_ANY_EXHDR(typed);
-	size_t		slen = strlen(stored);
+	char	   *out = palloc(len + 1);
 	size_t		i, j = 0;
-	unsigned	diff = 0;
 
 	for (i = 0; i < len; i++)
 	{
@@ -436,60 +461,150 @@ secret_matches(const char *stored, text *typed)
 			c = '0';
 		else if (c == 'I' || c == 'L')
 			c = '1';
-		diff |= (j < slen) ? (unsigned) (c ^ stored[j]) : 1u;
-		j++;
+		out[j++] = c;
 	}
-	return diff == 0 && j == slen;
+	out[j] = '\0';
+	return out;
+}
+
+/* compares in time independent of where the strings differ */
+static bool
+secret_matches(const char *stored, const char *typed)
+{
+	size_t		n = strlen(stored);
+	unsigned	diff = (unsigned) (n ^ strlen(typed));
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+		diff |= (unsigned) (stored[i] ^ (typed[i] ? typed[i] : 0));
+	return diff == 0;
 }
 
 /* ---------------------------------------------------------------------
  * coupon.activate(code, secret)
  * --------------------------------------------------------------------- */
 
+/*
+ * The usual case in one statement: a voucher of the caller's partner,
+ * unused, inside its window, the right secret, not locked, the partner not
+ * throttled: it becomes used, its counter slot and the log follow.  Any
+ * other case updates nothing and goes the slow way, which finds the exact
+ * refusal.  A concurrent activation of the same voucher waits for the row
+ * and then no longer matches (it is used), so it goes the slow way too.
+ */
+static Stmt activate_stmt = STMT(
+	"WITH u AS ("
+	"  UPDATE coupon.voucher v SET state = 'used', used_at = now(), used_by = $2"
+	"  WHERE v.code = $1::coupon.code AND v.state = 'sold' AND v.secret = $3"
+	"    AND now() >= v.window_start AND now() < v.window_end"
+	"    AND ($4 OR v.partner_id = (SELECT m.partner_id FROM coupon.partner_member m WHERE m.role_name = $2))"
+	"    AND NOT EXISTS (SELECT 1 FROM coupon.secret_failure s WHERE s.code = v.code AND s.locked_at IS NOT NULL)"
+	"    AND ($4 OR (SELECT count(*) FROM coupon.partner_failure f"
+	"                WHERE f.partner_id = v.partner_id AND f.at > now() - interval '1 hour') < $6)"
+	"  RETURNING v.number, v.ordinal, v.offer_id, v.variant_id, v.partner_id, v.used_at),"
+	" c AS ("
+	"  UPDATE coupon.voucher_counter k SET used = k.used + 1 FROM u"
+	"  WHERE k.variant_id = u.variant_id AND k.slot = $5),"
+	" e AS ("
+	"  INSERT INTO coupon.voucher_event (code, action, from_state, to_state, role_name, partner_id)"
+	"  SELECT $1::coupon.code, 'activate', 'sold', 'used', $2, u.partner_id FROM u)"
+	" SELECT * FROM u",
+	6, TEXTOID, NAMEOID, TEXTOID, BOOLOID, INT2OID, INT8OID);
+
+static bool
+activate_fast(const Caller *caller, struct varlena *code, const char *secret, Voucher *v)
+{
+	Datum		args[6];
+	Name		role = palloc0(NAMEDATALEN);
+
+	memset(v, 0, sizeof(*v));
+	v->code = code_to_cstring(code);
+	v->slot = voucher_slot(code);
+	namestrcpy(role, caller->role_name);
+	args[0] = CStringGetTextDatum(v->code);
+	args[1] = NameGetDatum(role);
+	args[2] = CStringGetTextDatum(secret);
+	args[3] = BoolGetDatum(caller->is_admin);
+	args[4] = Int16GetDatum(v->slot);
+	args[5] = Int64GetDatum(coupon_partner_failures_per_hour);
+	if (stmt_exec(&activate_stmt, args, NULL, false, 0) != 1)
+		return false;
+	v->found = true;
+	v->number = spi_int8(0, 1);
+	v->ordinal = spi_int4(0, 2);
+	v->offer_id = spi_int8(0, 3);
+	v->variant_id = spi_int8(0, 4);
+	v->partner_id = spi_int8(0, 5);
+	v->used_at = spi_timestamptz(0, 6);
+	v->state = VS_USED;
+	return true;
+}
+
+static void
+refuse_null_args(FunctionCallInfo fcinfo, int nargs, const char *what)
+{
+	int			i;
+
+	for (i = 0; i < nargs; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not be null", what)));
+}
+
 PG_FUNCTION_INFO_V1(voucher_activate);
 Datum
 voucher_activate(PG_FUNCTION_ARGS)
 {
-	struct varlena *code = PG_GETARG_CODE_P(0);
-	text	   *secret = PG_GETARG_TEXT_PP(1);
+	struct varlena *code;
+	char	   *secret;
 	MemoryContext outer = CurrentMemoryContext;
 	Context		cx;
 	Voucher		v;
 	Datum		result;
 
+	refuse_null_args(fcinfo, 2, "the code and the secret");
+	code = PG_GETARG_CODE_P(0);
+	secret = normalize_secret(PG_GETARG_TEXT_PP(1));
 	SPI_connect();
-	load_context(&cx, code);
-	require_partner_or_admin(&cx);
-	load_voucher(&v, code, true);
-	if (!visible_to(&cx, &v))
-		refuse_not_found(&cx, v.code);
-	/* trying a locked voucher is a failure too (but not a used or refunded one) */
-	if (cx.locked && v.state != VS_USED && v.state != VS_RETURNED)
-		record_failure(FAILURE_LOCKED, v.code, cx.has_partner ? cx.partner_id : 0,
-					   cx.caller.role_name);
-	refuse_unusable(&v, cx.locked);
-	if (!secret_matches(v.secret, secret))
+	caller_identify(&cx.caller);
+	if (!activate_fast(&cx.caller, code, secret, &v))
 	{
-		FailureResult f = record_failure(FAILURE_WRONG_SECRET, v.code,
-										 cx.has_partner ? cx.partner_id : 0,
-										 cx.caller.role_name);
+		/* the slow way: find out why, and count what must be counted */
+		load_context(&cx, code);
+		require_partner_or_admin(&cx);
+		load_visible(&cx, &v, code, true);
+		if (!v.found)
+			refuse_not_found(&cx, v.code);
+		/* trying a locked voucher is a failure too (but not a used or refunded one) */
+		if (cx.locked && v.state != VS_USED && v.state != VS_RETURNED)
+			record_failure(FAILURE_LOCKED, v.code, cx.has_partner ? cx.partner_id : 0,
+						   cx.caller.role_name, v.partner_id);
+		refuse_unusable(&v, cx.locked);
+		if (!secret_matches(v.secret, secret))
+		{
+			FailureResult f = record_failure(FAILURE_WRONG_SECRET, v.code,
+											 cx.has_partner ? cx.partner_id : 0,
+											 cx.caller.role_name, v.partner_id);
 
-		if (f.locked)
+			if (f.locked)
+				ereport(ERROR,
+						(errcode(ERRCODE_COUPON_WRONG_SECRET),
+						 errmsg("wrong secret for voucher #%lld", (long long) v.number),
+						 errdetail("That was wrong secret number %d: the voucher is now locked.", f.failures),
+						 errhint("An administrator must unlock it before it can be used.")));
 			ereport(ERROR,
 					(errcode(ERRCODE_COUPON_WRONG_SECRET),
 					 errmsg("wrong secret for voucher #%lld", (long long) v.number),
-					 errdetail("That was wrong secret number %d: the voucher is now locked.", f.failures),
-					 errhint("An administrator must unlock it before it can be used.")));
-		ereport(ERROR,
-				(errcode(ERRCODE_COUPON_WRONG_SECRET),
-				 errmsg("wrong secret for voucher #%lld", (long long) v.number),
-				 errdetail_plural("%d more wrong secret locks the voucher.",
-								  "%d more wrong secrets lock the voucher.",
-								  coupon_max_secret_failures - f.failures,
-								  coupon_max_secret_failures - f.failures),
-				 errhint("Ask the customer for the secret printed on the voucher.")));
+					 errdetail_plural("%d more wrong secret locks the voucher.",
+									  "%d more wrong secrets lock the voucher.",
+									  coupon_max_secret_failures - f.failures,
+									  coupon_max_secret_failures - f.failures),
+					 errhint("Ask the customer for the secret printed on the voucher.")));
+		}
+		/* everything is in order after all (it changed since the fast try) */
+		transition(&cx, &v, VS_USED, "activate", NULL);
 	}
-	transition(&cx, &v, VS_USED, "activate", NULL);
 	result = status_datum(fcinfo, outer, &v, true,
 						  psprintf("the status of voucher #%lld was changed: used",
 								   (long long) v.number));
@@ -536,17 +651,19 @@ PG_FUNCTION_INFO_V1(voucher_lookup);
 Datum
 voucher_lookup(PG_FUNCTION_ARGS)
 {
-	struct varlena *code = PG_GETARG_CODE_P(0);
+	struct varlena *code;
 	MemoryContext outer = CurrentMemoryContext;
 	Context		cx;
 	Voucher		v;
 	Datum		result;
 
+	refuse_null_args(fcinfo, 1, "the code");
+	code = PG_GETARG_CODE_P(0);
 	SPI_connect();
 	load_context(&cx, code);
 	require_partner_or_admin(&cx);
-	load_voucher(&v, code, false);
-	if (!visible_to(&cx, &v))
+	load_visible(&cx, &v, code, false);
+	if (!v.found)
 		refuse_not_found(&cx, v.code);
 	result = status_datum(fcinfo, outer, &v, false, describe(&v, cx.locked));
 	SPI_finish();
@@ -569,7 +686,7 @@ admin_load(Context *cx, Voucher *v, struct varlena *code)
 {
 	load_context(cx, code);
 	require_partner_or_admin(cx);
-	load_voucher(v, code, true);
+	load_visible(cx, v, code, true);
 	if (!v->found)
 		refuse_not_found(cx, v->code);
 	if (!cx->caller.is_admin)
@@ -590,8 +707,7 @@ voucher_refund(PG_FUNCTION_ARGS)
 	char	   *msg;
 	bool		changed = false;
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
+	refuse_null_args(fcinfo, 1, "the code");
 	note = opt_text(fcinfo, 1);
 	SPI_connect();
 	admin_load(&cx, &v, PG_GETARG_CODE_P(0));
@@ -627,8 +743,7 @@ voucher_block(PG_FUNCTION_ARGS)
 	char	   *msg;
 	bool		changed = false;
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
+	refuse_null_args(fcinfo, 1, "the code");
 	note = opt_text(fcinfo, 1);
 	SPI_connect();
 	admin_load(&cx, &v, PG_GETARG_CODE_P(0));
@@ -666,8 +781,7 @@ voucher_unblock(PG_FUNCTION_ARGS)
 	char	   *msg;
 	bool		changed = false;
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
+	refuse_null_args(fcinfo, 1, "the code");
 	note = opt_text(fcinfo, 1);
 	SPI_connect();
 	admin_load(&cx, &v, PG_GETARG_CODE_P(0));
@@ -686,10 +800,10 @@ voucher_unblock(PG_FUNCTION_ARGS)
 
 static Stmt unlock_stmt = STMT("WITH d AS (DELETE FROM coupon.secret_failure WHERE code = $1::coupon.code"
 	"           RETURNING locked_at IS NOT NULL AS was_locked),"
-	" e AS (INSERT INTO coupon.voucher_event (code, action, role_name, detail)"
-	"       SELECT $1::coupon.code, 'unlock', $2, $3 FROM d WHERE was_locked)"
+	" e AS (INSERT INTO coupon.voucher_event (code, action, role_name, partner_id, detail)"
+	"       SELECT $1::coupon.code, 'unlock', $2, $4, $3 FROM d WHERE was_locked)"
 	" SELECT was_locked FROM d",
-	3, TEXTOID, NAMEOID, TEXTOID);
+	4, TEXTOID, NAMEOID, TEXTOID, INT8OID);
 
 PG_FUNCTION_INFO_V1(voucher_unlock);
 Datum
@@ -700,13 +814,12 @@ voucher_unlock(PG_FUNCTION_ARGS)
 	Context		cx;
 	Voucher		v;
 	Datum		result;
-	Datum		args[3];
-	char		nulls[4] = "   ";
+	Datum		args[4];
+	char		nulls[5] = "    ";
 	Name		role = palloc0(NAMEDATALEN);
 	bool		was_locked;
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
+	refuse_null_args(fcinfo, 1, "the code");
 	note = opt_text(fcinfo, 1);
 	SPI_connect();
 	admin_load(&cx, &v, PG_GETARG_CODE_P(0));
@@ -716,6 +829,7 @@ voucher_unlock(PG_FUNCTION_ARGS)
 	args[2] = note ? PointerGetDatum(note) : (Datum) 0;
 	if (!note)
 		nulls[2] = 'n';
+	args[3] = Int64GetDatum(v.partner_id);
 	was_locked = stmt_exec(&unlock_stmt, args, nulls, true, 0) == 1 && spi_bool(0, 1);
 	result = status_datum(fcinfo, outer, &v, was_locked,
 						  was_locked
@@ -746,6 +860,7 @@ typedef struct Sale
 	int64		customer_id;
 	bool		has_customer;
 	GenPattern	pattern;
+	int64		issued[16];		/* vouchers sold, per counter slot */
 } Sale;
 
 /* lock the offer, take n ordinals, check it is on sale */
@@ -769,16 +884,18 @@ static Stmt insert_stmt = STMT("WITH v AS ("
 	"  VALUES ($1::coupon.code, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
 	"    $10::timestamp AT TIME ZONE $12, ($11 + 1 + $13)::timestamp AT TIME ZONE $12)"
 	"  ON CONFLICT (code) DO NOTHING RETURNING number, window_end),"
-	" c AS ("
-	"  INSERT INTO coupon.voucher_counter AS k (variant_id, slot, issued)"
-	"  SELECT $3, $14, 1 FROM v"
-	"  ON CONFLICT (variant_id, slot) DO UPDATE SET issued = k.issued + 1),"
 	" e AS ("
-	"  INSERT INTO coupon.voucher_event (code, action, to_state, role_name)"
-	"  SELECT $1::coupon.code, 'sell', 'sold', $15 FROM v)"
+	"  INSERT INTO coupon.voucher_event (code, action, to_state, role_name, partner_id)"
+	"  SELECT $1::coupon.code, 'sell', 'sold', $14, $4 FROM v)"
 	" SELECT number, window_end FROM v",
-	15, TEXTOID, INT8OID, INT8OID, INT8OID, INT4OID, INT8OID, TEXTOID, NUMERICOID, NUMERICOID,
-		DATEOID, DATEOID, TEXTOID, INT4OID, INT2OID, NAMEOID);
+	14, TEXTOID, INT8OID, INT8OID, INT8OID, INT4OID, INT8OID, TEXTOID, NUMERICOID, NUMERICOID,
+		DATEOID, DATEOID, TEXTOID, INT4OID, NAMEOID);
+
+/* a sale counts its vouchers per slot and writes each slot once, in order */
+static Stmt sale_counter_stmt = STMT(
+	"INSERT INTO coupon.voucher_counter AS k (variant_id, slot, issued) VALUES ($1, $2, $3)"
+	" ON CONFLICT (variant_id, slot) DO UPDATE SET issued = k.issued + EXCLUDED.issued",
+	3, INT8OID, INT2OID, INT8OID);
 
 #define SALE_CODE_TRIES 100
 
@@ -844,6 +961,24 @@ begin_sale(Sale *s, FunctionCallInfo fcinfo, int64 variant_id, int32 n, text *cu
 	}
 }
 
+static void
+finish_sale(Sale *s)
+{
+	int			slot;
+
+	for (slot = 0; slot < 16; slot++)
+	{
+		Datum		args[3];
+
+		if (s->issued[slot] == 0)
+			continue;
+		args[0] = Int64GetDatum(s->variant_id);
+		args[1] = Int16GetDatum(slot);
+		args[2] = Int64GetDatum(s->issued[slot]);
+		stmt_exec(&sale_counter_stmt, args, NULL, false, 0);
+	}
+}
+
 /* one voucher: a fresh code (drawn again on a clash) and secret */
 static void
 sell_one(Sale *s, int32 ordinal, const char *role_name, Datum *values, bool *nulls)
@@ -851,8 +986,8 @@ sell_one(Sale *s, int32 ordinal, const char *role_name, Datum *values, bool *nul
 	GenRandom	r;
 	char		chars[CODE_MAX_CHARS + 1];
 	char	   *secret = gen_secret(2);
-	Datum		args[15];
-	char		argnulls[16] = "               ";
+	Datum		args[14];
+	char		argnulls[15] = "              ";
 	Name		role = palloc0(NAMEDATALEN);
 	int			tries;
 
@@ -885,10 +1020,12 @@ sell_one(Sale *s, int32 ordinal, const char *role_name, Datum *values, bool *nul
 		args[10] = DateADTGetDatum(s->valid_until);
 		args[11] = CStringGetTextDatum(s->time_zone);
 		args[12] = Int32GetDatum(s->grace_days);
-		args[13] = Int16GetDatum(voucher_slot(code));
-		args[14] = NameGetDatum(role);
+		args[13] = NameGetDatum(role);
 		if (stmt_exec(&insert_stmt, args, argnulls, false, 0) == 1)
+		{
+			s->issued[voucher_slot(code)]++;
 			break;
+		}
 	}
 	values[0] = Int64GetDatum(spi_int8(0, 1));
 	values[1] = Int32GetDatum(ordinal);
@@ -916,14 +1053,16 @@ voucher_sell(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	HeapTuple	tuple;
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
+	memset(&s, 0, sizeof(s));
+
+	refuse_null_args(fcinfo, 1, "the variant");
 	caller_identify(&caller);
 	SPI_connect();
 	begin_sale(&s, fcinfo, PG_GETARG_INT64(0), 1, opt_text(fcinfo, 1),
 			   PG_ARGISNULL(2), PG_ARGISNULL(2) ? 0 : PG_GETARG_DATEADT(2),
 			   PG_ARGISNULL(3), PG_ARGISNULL(3) ? 0 : PG_GETARG_DATEADT(3));
 	sell_one(&s, s.first_ordinal, caller.role_name, values, nulls);
+	finish_sale(&s);
 	MemoryContextSwitchTo(outer);
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -950,8 +1089,8 @@ voucher_sell_many(PG_FUNCTION_ARGS)
 	Tuplestorestate *store;
 	TupleDesc	tupdesc;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		PG_RETURN_NULL();
+	memset(&s, 0, sizeof(s));
+	refuse_null_args(fcinfo, 2, "the variant and the number of vouchers");
 	n = PG_GETARG_INT32(1);
 	srf_materialize(fcinfo, &store, &tupdesc);
 	caller_identify(&caller);
@@ -969,6 +1108,7 @@ voucher_sell_many(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(store, tupdesc, values, nulls);
 		MemoryContextSwitchTo(old);
 	}
+	finish_sale(&s);
 	SPI_finish();
 	MemoryContextSwitchTo(outer);
 	return (Datum) 0;

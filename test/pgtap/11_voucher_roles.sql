@@ -76,7 +76,7 @@ SELECT throws_ok(format('SELECT coupon.reply_review(%s, %L)', :rb, 'Not mine'), 
 SELECT lives_ok(format('SELECT coupon.complain_review(%s, %L)', :ra, 'Not a customer of ours'),
                 'A complains about a review, with a reason');
 SELECT throws_ok(format('SELECT coupon.complain_review(%s, %L)', :ra, 'again'), 'CP131',
-                 format('review %s is already complained', :ra), 'once');
+                 format('review %s cannot be complained about: a complaint is already open', :ra), 'once');
 RESET ROLE;
 SELECT is((SELECT count(*)::int FROM coupon.partner_failure WHERE partner_id = :pa AND reason = 'not_found'), 3,
           'A''s three probes are counted as its failures');

@@ -70,7 +70,7 @@ SELECT coupon.create_offer(:p, 'No grace', current_date - 400, current_date + 40
                            'UTC', grace_days => 0) AS strict \gset
 SELECT coupon.add_variant(:strict, 's', 10, 0, 20) AS vs \gset
 SELECT is(pg_temp.try(:vs, 'UTC', 1), 'closed', 'without grace, a voucher valid until yesterday is closed');
-SELECT throws_ok($$SELECT coupon.create_offer(1, 'x', current_date, current_date, current_date, current_date, 'Mars/Olympus')$$,
+SELECT throws_ok(format($$SELECT coupon.create_offer(%s, 'x', current_date, current_date, current_date, current_date, 'Mars/Olympus')$$, :p),
                  '22023', 'unknown time zone "Mars/Olympus"', 'an unknown time zone is refused');
 
 SELECT * FROM finish();
