@@ -149,6 +149,7 @@ CREATE TABLE coupon.voucher (
     returned_at   timestamptz,
     expired_at    timestamptz,
     blocked_at    timestamptz,
+    window_closed_at timestamptz,
     FOREIGN KEY (variant_id, offer_id) REFERENCES coupon.variant (variant_id, offer_id),
     FOREIGN KEY (offer_id, partner_id) REFERENCES coupon.offer (offer_id, partner_id),
     CHECK ((state = 'used') = (used_at IS NOT NULL)),
@@ -158,12 +159,16 @@ CREATE TABLE coupon.voucher (
 ) WITH (fillfactor = 85);
 CREATE INDEX voucher_number_idx ON coupon.voucher (number);
 CREATE INDEX voucher_offer_idx ON coupon.voucher (offer_id, ordinal);
-CREATE INDEX voucher_due_idx ON coupon.voucher (window_end) WHERE state = 'sold';
+-- vouchers whose window is still open, by its end, for expiry; activation,
+-- refund and block change no indexed column, so they update in place (HOT)
+CREATE INDEX voucher_due_idx ON coupon.voucher (window_end) WHERE window_closed_at IS NULL;
 CREATE INDEX voucher_customer_idx ON coupon.voucher (customer_id);
 COMMENT ON TABLE coupon.voucher IS
     'a voucher sold to a customer: global number, ordinal in the offer, 6-character code, 2-character secret, prices, validity (calendar dates in the offer''s time zone) and the activation window derived from it, state and its timestamps';
 COMMENT ON COLUMN coupon.voucher.window_end IS
     'activation closes: midnight after valid_until plus the offer''s grace days, in the offer''s time zone';
+COMMENT ON COLUMN coupon.voucher.window_closed_at IS
+    'when expiry saw the window closed (whatever the state; an unused voucher became expired then)';
 
 CREATE TABLE coupon.voucher_event (
     code        coupon.code NOT NULL,
@@ -544,11 +549,11 @@ CREATE FUNCTION coupon.unlock(code coupon.code, note text DEFAULT NULL) RETURNS 
 COMMENT ON FUNCTION coupon.unlock(coupon.code, text) IS
     'an administrator unlocks a voucher locked after too many wrong secrets; its count starts again';
 
-CREATE FUNCTION coupon.expire_batch(batch_size integer DEFAULT 10000) RETURNS bigint
+CREATE FUNCTION coupon.expire_batch(batch_size integer DEFAULT 10000, OUT closed bigint, OUT expired bigint)
     AS 'MODULE_PATHNAME', 'voucher_expire_batch' LANGUAGE C VOLATILE STRICT
     SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION coupon.expire_batch(integer) IS
-    'marks at most batch_size unused vouchers whose activation window has closed as expired (skipping rows locked by others); returns how many';
+    'closes the windows of at most batch_size vouchers whose activation window has ended (skipping rows locked by others): unused ones become expired; returns how many windows it closed and how many vouchers expired';
 
 CREATE FUNCTION coupon.prune_failures() RETURNS bigint
     LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

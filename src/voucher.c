@@ -787,6 +787,13 @@ voucher_unblock(PG_FUNCTION_ARGS)
 	admin_load(&cx, &v, PG_GETARG_CODE_P(0));
 	if (v.state != VS_BLOCKED)
 		msg = psprintf("voucher #%lld is not blocked; nothing changed", (long long) v.number);
+	else if (v.closed)
+	{
+		/* its window closed while it was blocked: it is no longer active */
+		transition(&cx, &v, VS_EXPIRED, "unblock", note ? text_to_cstring(note) : NULL);
+		changed = true;
+		msg = psprintf("the status of voucher #%lld was changed: no longer active", (long long) v.number);
+	}
 	else
 	{
 		transition(&cx, &v, VS_SOLD, "unblock", note ? text_to_cstring(note) : NULL);
@@ -1118,23 +1125,26 @@ voucher_sell_many(PG_FUNCTION_ARGS)
  * Expiry
  * --------------------------------------------------------------------- */
 
-static Stmt expire_stmt = STMT("WITH due AS ("
-	"  SELECT code FROM coupon.voucher"
-	"  WHERE state = 'sold' AND window_end <= now()"
+static Stmt expire_stmt = STMT(
+	"WITH due AS ("
+	"  SELECT code, state FROM coupon.voucher"
+	"  WHERE window_closed_at IS NULL AND window_end <= now()"
 	"  ORDER BY window_end LIMIT $1 FOR NO KEY UPDATE SKIP LOCKED),"
 	" u AS ("
-	"  UPDATE coupon.voucher v SET state = 'expired', expired_at = now()"
-	"  FROM due WHERE v.code = due.code AND v.state = 'sold'"
-	"  RETURNING v.code, v.variant_id, v.partner_id),"
+	"  UPDATE coupon.voucher v SET window_closed_at = now(),"
+	"    state = CASE WHEN due.state = 'sold' THEN 'expired' ELSE v.state END,"
+	"    expired_at = CASE WHEN due.state = 'sold' THEN now() ELSE v.expired_at END"
+	"  FROM due WHERE v.code = due.code"
+	"  RETURNING v.code, v.variant_id, v.partner_id, due.state = 'sold' AS expired),"
 	" c AS ("
 	"  INSERT INTO coupon.voucher_counter AS k (variant_id, slot, expired)"
-	"  SELECT variant_id, (coupon.code_hash(code) & 15)::smallint, count(*) FROM u"
+	"  SELECT variant_id, (coupon.code_hash(code) & 15)::smallint, count(*) FROM u WHERE expired"
 	"  GROUP BY 1, 2 ORDER BY 1, 2"
 	"  ON CONFLICT (variant_id, slot) DO UPDATE SET expired = k.expired + EXCLUDED.expired),"
 	" e AS ("
 	"  INSERT INTO coupon.voucher_event (code, action, from_state, to_state, role_name, partner_id)"
-	"  SELECT code, 'expire', 'sold', 'expired', $2, partner_id FROM u)"
-	" SELECT count(*) FROM u",
+	"  SELECT code, 'expire', 'sold', 'expired', $2, partner_id FROM u WHERE expired)"
+	" SELECT count(*), count(*) FILTER (WHERE expired) FROM u",
 	2, INT4OID, NAMEOID);
 
 PG_FUNCTION_INFO_V1(voucher_expire_batch);
@@ -1145,21 +1155,31 @@ voucher_expire_batch(PG_FUNCTION_ARGS)
 	Caller		caller;
 	Datum		args[2];
 	Name		role = palloc0(NAMEDATALEN);
-	int64		n;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	TupleDesc	tupdesc;
+	MemoryContext outer = CurrentMemoryContext;
+	HeapTuple	tuple;
 
 	if (batch < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("batch size must be at least 1, not %d", batch)));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
 	caller_identify(&caller);
 	namestrcpy(role, caller.role_name);
 	SPI_connect();
 	args[0] = Int32GetDatum(batch);
 	args[1] = NameGetDatum(role);
 	stmt_exec(&expire_stmt, args, NULL, false, 0);
-	n = spi_int8(0, 1);
+	values[0] = Int64GetDatum(spi_int8(0, 1));
+	values[1] = Int64GetDatum(spi_int8(0, 2));
+	MemoryContextSwitchTo(outer);
+	tuple = heap_form_tuple(tupdesc, values, nulls);
 	SPI_finish();
-	PG_RETURN_INT64(n);
+	return HeapTupleGetDatum(tuple);
 }
 
 /*
@@ -1194,11 +1214,11 @@ voucher_expire_due(PG_FUNCTION_ARGS)
 		int64		n;
 
 		CHECK_FOR_INTERRUPTS();
-		if (SPI_execute_with_args("SELECT coupon.expire_batch($1)", 1, &argtype, &arg, NULL,
-								  false, 1) != SPI_OK_SELECT)
+		if (SPI_execute_with_args("SELECT closed, expired FROM coupon.expire_batch($1)", 1, &argtype,
+								  &arg, NULL, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "coupon.expire_batch failed");
 		n = spi_int8(0, 1);
-		total += n;
+		total += spi_int8(0, 2);
 		if (nonatomic)
 		{
 			SPI_commit();
