@@ -242,26 +242,34 @@ CREATE TRIGGER redemption_line_no_truncate BEFORE TRUNCATE ON coupon.redemption_
 
 CREATE FUNCTION coupon.quote(code coupon.code, customer text, "order" jsonb) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'shop_quote' LANGUAGE C STABLE
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    -- point lookups: plans cached while tables are tiny must still use the indexes
+    SET enable_seqscan = off;
 COMMENT ON FUNCTION coupon.quote(coupon.code, text, jsonb) IS
     'what the coupon would do to this order, recording nothing: the recalculated order (per line: price, quantity, share of the discount, net; delivery and payment fees; total) or why it does not apply';
 
 CREATE FUNCTION coupon.hold(code coupon.code, customer text, order_ref text, "order" jsonb,
                             minutes integer DEFAULT 15) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'shop_hold' LANGUAGE C VOLATILE
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    -- point lookups: plans cached while tables are tiny must still use the indexes
+    SET enable_seqscan = off;
 COMMENT ON FUNCTION coupon.hold(coupon.code, text, text, jsonb, integer) IS
     'holds one use of the coupon for a checkout in progress (counting toward the limits) for minutes; again for the same order it only extends the hold';
 
 CREATE FUNCTION coupon.redeem(code coupon.code, customer text, order_ref text, "order" jsonb) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'shop_redeem' LANGUAGE C VOLATILE
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    -- point lookups: plans cached while tables are tiny must still use the indexes
+    SET enable_seqscan = off;
 COMMENT ON FUNCTION coupon.redeem(coupon.code, text, text, jsonb) IS
     'applies the coupon to the order and records it: the redemption and each line''s share; the order''s own hold becomes the use';
 
 CREATE FUNCTION coupon.release(order_ref text, code coupon.code DEFAULT NULL) RETURNS integer
     AS 'MODULE_PATHNAME', 'shop_release' LANGUAGE C VOLATILE
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    -- point lookups: plans cached while tables are tiny must still use the indexes
+    SET enable_seqscan = off;
 COMMENT ON FUNCTION coupon.release(text, coupon.code) IS
     'a cancelled order gives its coupon uses (redeemed or held) back, exactly once; returns how many were given back (0 the second time)';
 

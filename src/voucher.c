@@ -61,12 +61,12 @@ vstate_from_name(const char *s)
 	pg_unreachable();
 }
 
-/* counter slot of a code: 16 rows per variant share the updates */
+/* counter slot of a code: VOUCHER_SLOTS rows per variant share the updates */
 int
 voucher_slot(const struct varlena *code)
 {
 	return (int) (DatumGetUInt32(hash_any((const unsigned char *) VARDATA_ANY(code),
-										  (int) VARSIZE_ANY_EXHDR(code))) & 15);
+										  (int) VARSIZE_ANY_EXHDR(code))) & (VOUCHER_SLOTS - 1));
 }
 
 /* "2013-07-15 14:03" in the time zone of the offer */
@@ -363,32 +363,59 @@ transition(const Context *cx, Voucher *v, VState to, const char *action, const c
  * The answer: coupon.voucher_status
  * --------------------------------------------------------------------- */
 
+/* the row type and the enum values of the answer, looked up once per call site */
+typedef struct StatusCache
+{
+	TupleDesc	tupdesc;
+	Datum		states[VS_BLOCKED + 1];
+} StatusCache;
+
+static StatusCache *
+status_cache(FunctionCallInfo fcinfo)
+{
+	StatusCache *c = (StatusCache *) fcinfo->flinfo->fn_extra;
+
+	if (c == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		TupleDesc	tupdesc;
+		Oid			state_type;
+		int			i;
+
+		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "return type must be a row type");
+		c = palloc(sizeof(StatusCache));
+		c->tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
+		state_type = TupleDescAttr(c->tupdesc, 5)->atttypid;
+		for (i = 0; i <= VS_BLOCKED; i++)
+			c->states[i] = DirectFunctionCall2(enum_in, CStringGetDatum(vstate_names[i]),
+											   ObjectIdGetDatum(state_type));
+		fcinfo->flinfo->fn_extra = c;
+		MemoryContextSwitchTo(old);
+	}
+	return c;
+}
+
 static Datum
 status_datum(FunctionCallInfo fcinfo, MemoryContext outer, const Voucher *v,
 			 bool changed, const char *message)
 {
-	TupleDesc	tupdesc;
+	StatusCache *cache = status_cache(fcinfo);
 	Datum		values[9];
 	bool		nulls[9] = {false};
 	MemoryContext old = MemoryContextSwitchTo(outer);
 	HeapTuple	tuple;
-	Oid			state_type;
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	tupdesc = BlessTupleDesc(tupdesc);
-	state_type = TupleDescAttr(tupdesc, 5)->atttypid;
 	values[0] = Int64GetDatum(v->number);
 	values[1] = Int32GetDatum(v->ordinal);
 	values[2] = PointerGetDatum(code_from_text(v->code, strlen(v->code), NULL));
 	values[3] = Int64GetDatum(v->offer_id);
 	values[4] = Int64GetDatum(v->variant_id);
-	values[5] = DirectFunctionCall2(enum_in, CStringGetDatum(vstate_names[v->state]),
-									ObjectIdGetDatum(state_type));
+	values[5] = cache->states[v->state];
 	values[6] = TimestampTzGetDatum(state_since(v));
 	values[7] = BoolGetDatum(changed);
 	values[8] = CStringGetTextDatum(message);
-	tuple = heap_form_tuple(tupdesc, values, nulls);
+	tuple = heap_form_tuple(cache->tupdesc, values, nulls);
 	MemoryContextSwitchTo(old);
 	return HeapTupleGetDatum(tuple);
 }
@@ -867,7 +894,7 @@ typedef struct Sale
 	int64		customer_id;
 	bool		has_customer;
 	GenPattern	pattern;
-	int64		issued[16];		/* vouchers sold, per counter slot */
+	int64		issued[VOUCHER_SLOTS];	/* vouchers sold, per counter slot */
 } Sale;
 
 /* lock the offer, take n ordinals, check it is on sale */
@@ -973,7 +1000,7 @@ finish_sale(Sale *s)
 {
 	int			slot;
 
-	for (slot = 0; slot < 16; slot++)
+	for (slot = 0; slot < VOUCHER_SLOTS; slot++)
 	{
 		Datum		args[3];
 
@@ -1138,7 +1165,7 @@ static Stmt expire_stmt = STMT(
 	"  RETURNING v.code, v.variant_id, v.partner_id, due.state = 'sold' AS expired),"
 	" c AS ("
 	"  INSERT INTO coupon.voucher_counter AS k (variant_id, slot, expired)"
-	"  SELECT variant_id, (coupon.code_hash(code) & 15)::smallint, count(*) FROM u WHERE expired"
+	"  SELECT variant_id, (coupon.code_hash(code) & 63)::smallint, count(*) FROM u WHERE expired"
 	"  GROUP BY 1, 2 ORDER BY 1, 2"
 	"  ON CONFLICT (variant_id, slot) DO UPDATE SET expired = k.expired + EXCLUDED.expired),"
 	" e AS ("

@@ -7,7 +7,10 @@
 
 #include "postgres.h"
 
-/* counter slot (0..15) of a code; the same as coupon.code_hash(code) & 15 */
+/* counter rows per variant; a power of two, the same in the SQL (& 63) */
+#define VOUCHER_SLOTS 64
+
+/* counter slot of a code; the same as coupon.code_hash(code) & 63 */
 extern int	voucher_slot(const struct varlena *code);
 
 #endif							/* COUPON_VOUCHER_H */
