@@ -40,7 +40,7 @@ ISOLATION   = code_unique_race voucher_activate_race voucher_refund_race voucher
 ISOLATION_OPTS = --inputdir=test/isolation --load-extension=coupon
 
 EXTRA_CLEAN = results/ regression.diffs regression.out output_iso/ \
-              test/unit/test_core test/fuzz/fuzz_core fuzz_corpus/
+              test/unit/test_core test/fuzz/fuzz_core fuzz_corpus/ bench/alloc_exactness
 
 PG_CONFIG  ?= pg_config
 PGXS       := $(shell $(PG_CONFIG) --pgxs)
@@ -70,3 +70,7 @@ fuzz: test/fuzz/fuzz_core
 		-artifact_prefix=fuzz_corpus/ fuzz_corpus 2>&1 | tail -3
 
 .PHONY: fuzz
+
+# the exactness run of bench/03_shop.sh
+bench/alloc_exactness: bench/alloc_exactness.c src/alloc_core.c src/alloc_core.h
+	$(CC) $(UNIT_CFLAGS) -o $@ bench/alloc_exactness.c src/alloc_core.c
