@@ -805,7 +805,8 @@ GRANT INSERT, UPDATE, DELETE ON coupon.partner, coupon.partner_member, coupon.of
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA coupon TO coupon_admin;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA coupon TO coupon_admin;
 GRANT EXECUTE ON PROCEDURE coupon.expire_due(integer, bigint) TO coupon_admin;
-REVOKE EXECUTE ON FUNCTION coupon.partner_review(bigint) FROM coupon_admin;
+REVOKE EXECUTE ON FUNCTION coupon.partner_review(bigint), coupon.refuse_log_change(),
+    coupon.create_counter_slots() FROM coupon_admin;
 
 -- partners: their own offers, variants, vouchers (never the secret) and reviews
 GRANT SELECT ON coupon.partner, coupon.partner_member, coupon.offer, coupon.variant,

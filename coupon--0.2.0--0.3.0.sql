@@ -49,13 +49,13 @@ CREATE TABLE coupon.shop_coupon (
     usage_limit        integer CHECK (usage_limit >= 0),
     used_count         integer NOT NULL DEFAULT 0 CHECK (used_count >= 0),
     held_count         integer NOT NULL DEFAULT 0 CHECK (held_count >= 0),
-    once_per_customer  boolean NOT NULL DEFAULT true,
+    once_per_customer  boolean NOT NULL DEFAULT false,
     valid_from         date,
     valid_until        date,
     time_zone          text NOT NULL DEFAULT 'UTC' CHECK (coupon.is_time_zone(time_zone)),
     min_order          numeric NOT NULL DEFAULT 0 CHECK (min_order >= 0),
     categories         text[],
-    order_floor        numeric NOT NULL DEFAULT 0.01 CHECK (order_floor >= 0),
+    order_floor        numeric CHECK (order_floor >= 0),
     status             coupon.coupon_status NOT NULL DEFAULT 'active',
     description        text,
     created_at         timestamptz NOT NULL DEFAULT now(),
@@ -74,7 +74,8 @@ COMMENT ON COLUMN coupon.shop_coupon.used_count IS
 COMMENT ON COLUMN coupon.shop_coupon.held_count IS
     'holds of checkouts in progress, kept exactly for coupons with a usage limit';
 COMMENT ON COLUMN coupon.shop_coupon.order_floor IS
-    'what the eligible lines cost at least when the coupon is worth more (0.01, as in the seed)';
+    'what the eligible lines cost at least when the coupon is worth more; NULL means one minor unit (0.01, as in the seed)';
+CREATE INDEX shop_coupon_newsletter_idx ON coupon.shop_coupon (code) WHERE audience = 'new_subscribers';
 
 CREATE TABLE coupon.subscriber (
     customer_id      bigint PRIMARY KEY REFERENCES coupon.customer,
@@ -112,6 +113,7 @@ CREATE TABLE coupon.sending_recipient (
     FOREIGN KEY (code, sending_id) REFERENCES coupon.sending
 );
 CREATE INDEX sending_recipient_customer_idx ON coupon.sending_recipient (code, customer_id);
+CREATE INDEX sending_recipient_sending_idx ON coupon.sending_recipient (sending_id);
 COMMENT ON TABLE coupon.sending_recipient IS 'who received which sending';
 
 CREATE TABLE coupon.coupon_hold (
@@ -202,8 +204,8 @@ SELECT pg_catalog.pg_extension_config_dump('coupon.redemption_id_seq', '');
 CREATE FUNCTION coupon.guard_coupon() RETURNS trigger
     AS 'MODULE_PATHNAME', 'shop_guard_coupon' LANGUAGE C;
 COMMENT ON FUNCTION coupon.guard_coupon() IS
-    'trigger: a coupon sent or used keeps its rules (only its usage limit and status change, the limit never below its uses), and is never deleted';
-CREATE TRIGGER shop_coupon_guard BEFORE UPDATE OR DELETE ON coupon.shop_coupon
+    'trigger: the rules of a coupon make sense (amounts in whole minor units, ...); a coupon sent or used keeps its rules (only its usage limit and status change, the limit never below its uses) and is never deleted; one with checkouts in progress keeps its code';
+CREATE TRIGGER shop_coupon_guard BEFORE INSERT OR UPDATE OR DELETE ON coupon.shop_coupon
     FOR EACH ROW EXECUTE FUNCTION coupon.guard_coupon();
 
 CREATE FUNCTION coupon.guard_redemption() RETURNS trigger
@@ -240,13 +242,14 @@ CREATE TRIGGER redemption_line_no_truncate BEFORE TRUNCATE ON coupon.redemption_
 -- Quote, hold, redeem, release (C)
 -- ---------------------------------------------------------------------
 
-CREATE FUNCTION coupon.quote(code coupon.code, customer text, "order" jsonb) RETURNS jsonb
+CREATE FUNCTION coupon.quote(code coupon.code, customer text, "order" jsonb, order_ref text DEFAULT NULL)
+    RETURNS jsonb
     AS 'MODULE_PATHNAME', 'shop_quote' LANGUAGE C STABLE
     SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     -- point lookups: plans cached while tables are tiny must still use the indexes
     SET enable_seqscan = off;
-COMMENT ON FUNCTION coupon.quote(coupon.code, text, jsonb) IS
-    'what the coupon would do to this order, recording nothing: the recalculated order (per line: price, quantity, share of the discount, net; delivery and payment fees; total) or why it does not apply';
+COMMENT ON FUNCTION coupon.quote(coupon.code, text, jsonb, text) IS
+    'what the coupon would do to this order, recording nothing: the recalculated order (per line: price, quantity, share of the discount, net; delivery and payment fees; total) or why it does not apply; with order_ref, that order''s own hold does not count against it';
 
 CREATE FUNCTION coupon.hold(code coupon.code, customer text, order_ref text, "order" jsonb,
                             minutes integer DEFAULT 15) RETURNS jsonb
@@ -287,12 +290,12 @@ CREATE FUNCTION coupon.create_coupon(
         kind coupon.coupon_kind, value numeric DEFAULT 0,
         code coupon.code DEFAULT NULL, pattern text DEFAULT '##########',
         audience coupon.coupon_audience DEFAULT 'everyone',
-        usage_limit integer DEFAULT NULL, once_per_customer boolean DEFAULT true,
+        usage_limit integer DEFAULT NULL, once_per_customer boolean DEFAULT false,
         valid_from date DEFAULT NULL, valid_until date DEFAULT NULL, time_zone text DEFAULT 'UTC',
         min_order numeric DEFAULT 0, categories text[] DEFAULT NULL,
         max_discount numeric DEFAULT NULL, free_payment boolean DEFAULT false,
         currency char(3) DEFAULT 'PLN', description text DEFAULT NULL,
-        order_floor numeric DEFAULT 0.01, minor_unit numeric DEFAULT 0.01)
+        order_floor numeric DEFAULT NULL, minor_unit numeric DEFAULT 0.01)
     RETURNS coupon.code
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -308,6 +311,13 @@ BEGIN
   END IF;
   IF create_coupon.kind = 'fixed' AND NOT create_coupon.value > 0 THEN
     RAISE EXCEPTION 'a fixed-value coupon needs a value above 0, not %', create_coupon.value
+      USING ERRCODE = '22023';
+  END IF;
+  IF create_coupon.usage_limit < 0 THEN
+    RAISE EXCEPTION 'a usage limit is 0 or more, not %', create_coupon.usage_limit USING ERRCODE = '22023';
+  END IF;
+  IF create_coupon.minor_unit IS NULL OR create_coupon.minor_unit NOT IN (1, 0.1, 0.01, 0.001) THEN
+    RAISE EXCEPTION 'the minor unit is 1, 0.1, 0.01 or 0.001, not %', coalesce(create_coupon.minor_unit::text, 'null')
       USING ERRCODE = '22023';
   END IF;
   IF create_coupon.valid_until < create_coupon.valid_from THEN
@@ -354,7 +364,10 @@ CREATE FUNCTION coupon.set_usage_limit(code coupon.code, usage_limit integer) RE
 DECLARE
   r coupon.shop_coupon;
 BEGIN
-  -- waits for redemptions in progress of an unlimited coupon, then recounts
+  IF set_usage_limit.usage_limit < 0 THEN
+    RAISE EXCEPTION 'a usage limit is 0 or more, not %', set_usage_limit.usage_limit USING ERRCODE = '22023';
+  END IF;
+  -- waits for redemptions in progress of the coupon, then recounts
   PERFORM pg_catalog.pg_advisory_xact_lock(1129271888, coupon.code_hash(set_usage_limit.code));
   SELECT * INTO r FROM coupon.shop_coupon s WHERE s.code = set_usage_limit.code FOR UPDATE;
   IF NOT FOUND THEN
@@ -385,13 +398,22 @@ COMMENT ON FUNCTION coupon.set_coupon_status(coupon.code[], coupon.coupon_status
     'activates or blocks many coupons at once; returns how many changed';
 
 CREATE FUNCTION coupon.add_targets(code coupon.code, customers text[]) RETURNS integer
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-  WITH t AS (
-    INSERT INTO coupon.coupon_target (code, customer_id)
-    SELECT add_targets.code, coupon.upsert_customer(c) FROM unnest(add_targets.customers) AS c
-    ON CONFLICT DO NOTHING RETURNING 1)
-  SELECT count(*)::integer FROM t
-$$;
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  n integer;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM coupon.shop_coupon s WHERE s.code = add_targets.code) THEN
+    RAISE EXCEPTION 'coupon % does not exist', add_targets.code USING ERRCODE = 'CP214';
+  END IF;
+  IF add_targets.customers IS NULL OR EXISTS (SELECT 1 FROM unnest(add_targets.customers) c WHERE coalesce(c, '') = '') THEN
+    RAISE EXCEPTION 'customer ids must not be null or empty' USING ERRCODE = '22023';
+  END IF;
+  INSERT INTO coupon.coupon_target (code, customer_id)
+  SELECT add_targets.code, coupon.upsert_customer(c) FROM unnest(add_targets.customers) AS c
+  ON CONFLICT DO NOTHING;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;
 COMMENT ON FUNCTION coupon.add_targets(coupon.code, text[]) IS
     'adds customers (application ids) to the audience of a coupon for selected customers or subscribers; returns how many were new';
 
@@ -410,6 +432,15 @@ BEGIN
   IF c.status <> 'active' THEN
     RAISE EXCEPTION 'coupon % is blocked and cannot be sent', send.code USING ERRCODE = 'CP202';
   END IF;
+  IF c.valid_until IS NOT NULL AND now() >= ((c.valid_until + 1)::timestamp AT TIME ZONE c.time_zone) THEN
+    RAISE EXCEPTION 'coupon % expired after % and cannot be sent', send.code, to_char(c.valid_until, 'YYYY-MM-DD')
+      USING ERRCODE = 'CP204';
+  END IF;
+  IF send.customers IS NOT NULL AND (cardinality(send.customers) = 0
+     OR EXISTS (SELECT 1 FROM unnest(send.customers) x WHERE coalesce(x, '') = '')) THEN
+    RAISE EXCEPTION 'a sending to chosen customers needs their ids (none may be null or empty)'
+      USING ERRCODE = '22023';
+  END IF;
   INSERT INTO coupon.sending (code, sending_id, sent_by, audience, recipients)
   VALUES (send.code, id, coupon.calling_role(), who, 0);
   IF send.customers IS NULL THEN
@@ -426,7 +457,6 @@ BEGIN
       ON CONFLICT DO NOTHING;
     END IF;
   END IF;
-  GET DIAGNOSTICS n = ROW_COUNT;
   SELECT count(*) INTO n FROM coupon.sending_recipient r WHERE r.code = send.code AND r.sending_id = id;
   UPDATE coupon.sending s SET recipients = n WHERE s.code = send.code AND s.sending_id = id;
   UPDATE coupon.shop_coupon s SET sent_at = coalesce(s.sent_at, now()) WHERE s.code = send.code;
@@ -450,11 +480,15 @@ COMMENT ON FUNCTION coupon.sending_recipients(bigint) IS
 CREATE FUNCTION coupon.subscribe(customer text) RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-  cid bigint := coupon.upsert_customer(subscribe.customer);
+  cid bigint;
   c record;
   n integer := 0;
   id bigint;
 BEGIN
+  IF coalesce(subscribe.customer, '') = '' THEN
+    RAISE EXCEPTION 'a customer id must not be null or empty' USING ERRCODE = '22023';
+  END IF;
+  cid := coupon.upsert_customer(subscribe.customer);
   INSERT INTO coupon.subscriber AS b (customer_id) VALUES (cid)
   ON CONFLICT (customer_id) DO UPDATE
     SET subscribed_at = CASE WHEN b.unsubscribed_at IS NULL THEN b.subscribed_at ELSE now() END,
@@ -498,7 +532,11 @@ CREATE FUNCTION coupon.line_discount(code coupon.code, order_ref text, line_no i
 DECLARE
   l record;
 BEGIN
-  SELECT rl.share, rl.quantity, c.minor_unit INTO l
+  IF line_discount.code IS NULL OR line_discount.order_ref IS NULL OR line_discount.line_no IS NULL
+     OR line_discount.units IS NULL THEN
+    RAISE EXCEPTION 'code, order reference, line and units must not be null' USING ERRCODE = '22004';
+  END IF;
+  SELECT rl.share, rl.quantity, c.minor_unit, r.released_at INTO l
   FROM coupon.redemption r
   JOIN coupon.redemption_line rl ON rl.code = r.code AND rl.redemption_id = r.redemption_id
   JOIN coupon.shop_coupon c ON c.code = r.code
@@ -507,6 +545,10 @@ BEGIN
   IF NOT FOUND THEN
     RAISE EXCEPTION 'order % has no line % redeemed with coupon %', line_discount.order_ref,
       line_discount.line_no, line_discount.code USING ERRCODE = 'CP215';
+  END IF;
+  IF l.released_at IS NOT NULL THEN
+    RAISE EXCEPTION 'order % gave coupon % back: nothing of it is left to refund', line_discount.order_ref,
+      line_discount.code USING ERRCODE = 'CP215';
   END IF;
   IF line_discount.units NOT BETWEEN 0 AND l.quantity THEN
     RAISE EXCEPTION 'line % has % units, not %', line_discount.line_no, l.quantity, line_discount.units
@@ -529,7 +571,7 @@ REVOKE ALL ON coupon.shop_coupon, coupon.subscriber, coupon.coupon_target, coupo
 REVOKE ALL ON SEQUENCE coupon.sending_id_seq, coupon.redemption_id_seq FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION
     coupon.guard_coupon(), coupon.guard_redemption(),
-    coupon.quote(coupon.code, text, jsonb), coupon.hold(coupon.code, text, text, jsonb, integer),
+    coupon.quote(coupon.code, text, jsonb, text), coupon.hold(coupon.code, text, text, jsonb, integer),
     coupon.redeem(coupon.code, text, text, jsonb), coupon.release(text, coupon.code),
     coupon.expire_holds(),
     coupon.create_coupon(coupon.coupon_kind, numeric, coupon.code, text, coupon.coupon_audience, integer, boolean, date, date, text, numeric, text[], numeric, boolean, char, text, numeric, numeric),
@@ -544,7 +586,7 @@ GRANT EXECUTE ON FUNCTION coupon.allocate(numeric, numeric[], numeric[], numeric
 
 -- the storefront: quotes, holds, redemptions, releases, subscriptions
 GRANT EXECUTE ON FUNCTION
-    coupon.quote(coupon.code, text, jsonb), coupon.hold(coupon.code, text, text, jsonb, integer),
+    coupon.quote(coupon.code, text, jsonb, text), coupon.hold(coupon.code, text, text, jsonb, integer),
     coupon.redeem(coupon.code, text, text, jsonb), coupon.release(text, coupon.code),
     coupon.subscribe(text), coupon.unsubscribe(text), coupon.upsert_customer(text, text, date),
     coupon.line_discount(coupon.code, text, integer, integer)
@@ -553,7 +595,7 @@ GRANT EXECUTE ON FUNCTION
 -- administrators: everything, and direct edits of a coupon's rules (the
 -- guard refuses what a sent or used coupon must keep)
 GRANT EXECUTE ON FUNCTION
-    coupon.quote(coupon.code, text, jsonb), coupon.hold(coupon.code, text, text, jsonb, integer),
+    coupon.quote(coupon.code, text, jsonb, text), coupon.hold(coupon.code, text, text, jsonb, integer),
     coupon.redeem(coupon.code, text, text, jsonb), coupon.release(text, coupon.code),
     coupon.expire_holds(),
     coupon.create_coupon(coupon.coupon_kind, numeric, coupon.code, text, coupon.coupon_audience, integer, boolean, date, date, text, numeric, text[], numeric, boolean, char, text, numeric, numeric),

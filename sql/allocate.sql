@@ -27,7 +27,8 @@ SELECT coupon.allocate(10, ARRAY[0, 1, 1], ARRAY[100, 100, 100]);
 SELECT coupon.allocate(100, ARRAY[1, 1, 1], minor_unit => 1) AS whole_units;
 SELECT coupon.allocate(100, ARRAY[1, 1, 1], minor_unit => 0.01) AS cents;
 SELECT coupon.allocate(100, ARRAY[1, 1, 1], minor_unit => 0.001) AS mills;
-SELECT coupon.allocate(10.005, ARRAY[1, 1]) AS amount_rounded_to_the_cent;
+SELECT coupon.allocate(10.005, ARRAY[1, 1]) AS never_rounded_silently;
+SELECT coupon.allocate(1.00, ARRAY[1, 1], minor_unit => 0.03);
 
 -- refused input, each with its own message
 SELECT coupon.allocate(10, ARRAY[1, NULL, 2]);

@@ -44,6 +44,12 @@ to_units(Datum value, Datum mult, char mode, const char *what, int pos)
 		rounded = DirectFunctionCall1(numeric_floor, scaled);
 	else
 		rounded = DirectFunctionCall2(numeric_round, scaled, Int32GetDatum(0));
+	/* 'e': exact, an amount never loses digits silently */
+	if (mode == 'e' && !DatumGetBool(DirectFunctionCall2(numeric_eq, rounded, scaled)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the %s has more decimals than the minor unit allows", what),
+				 errhint("Round it to the minor unit first, the way it should be rounded.")));
 	if (DatumGetBool(DirectFunctionCall2(numeric_gt, DirectFunctionCall1(numeric_abs, rounded), limit)))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -72,6 +78,24 @@ numeric_elements(ArrayType *a, const char *what, int *n)
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("%s[%d] is null", what, i + 1)));
 	return elems;
+}
+
+/* 10^k for k in -6..6 */
+static bool
+power_of_ten(Datum minor)
+{
+	int			k;
+
+	for (k = -6; k <= 6; k++)
+	{
+		Datum		p = DirectFunctionCall2(numeric_power,
+											DirectFunctionCall1(int4_numeric, Int32GetDatum(10)),
+											DirectFunctionCall1(int4_numeric, Int32GetDatum(k)));
+
+		if (DatumGetBool(DirectFunctionCall2(numeric_eq, p, minor)))
+			return true;
+	}
+	return false;
 }
 
 /* -1, 0 or 1 */
@@ -170,10 +194,10 @@ allocate_fn(PG_FUNCTION_ARGS)
 	refuse_null(fcinfo, 3, "minor_unit");
 	amount = PG_GETARG_DATUM(0);
 	minor = PG_GETARG_DATUM(3);
-	if (sign_of(minor) <= 0)
+	if (sign_of(minor) <= 0 || !power_of_ten(minor))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("minor_unit must be positive"),
+				 errmsg("minor_unit must be a power of ten from 0.000001 to 1000000"),
 				 errhint("Use 0.01 for cents, 1 for currencies without a minor unit, 0.001 for mills.")));
 	if (is_negative(amount))
 		ereport(ERROR,
@@ -194,7 +218,7 @@ allocate_fn(PG_FUNCTION_ARGS)
 
 	/* amounts in minor units; weights scaled to integers by their largest scale */
 	per_unit = DirectFunctionCall2(numeric_div, DirectFunctionCall1(int4_numeric, Int32GetDatum(1)), minor);
-	total = to_units(amount, per_unit, 'r', "amount", 0);
+	total = to_units(amount, per_unit, 'e', "amount", 0);
 	for (i = 0; i < n; i++)
 	{
 		int			s = DatumGetInt32(DirectFunctionCall1(numeric_scale, w_elems[i]));

@@ -34,6 +34,8 @@
 #define ERRCODE_COUPON_OFFER_NOT_FOUND			MAKE_SQLSTATE('C','P','1','2','0')
 #define ERRCODE_COUPON_OFFER_NOT_ON_SALE		MAKE_SQLSTATE('C','P','1','2','1')
 #define ERRCODE_COUPON_NO_FREE_CODE				MAKE_SQLSTATE('C','P','1','2','2')
+/* raised in SQL */
+#define ERRCODE_COUPON_PARTNER_NOT_FOUND		MAKE_SQLSTATE('C','P','1','2','3')
 /* reviews (raised in SQL; listed here to keep one table) */
 #define ERRCODE_COUPON_REVIEW_NOT_YOURS			MAKE_SQLSTATE('C','P','1','3','0')
 #define ERRCODE_COUPON_REVIEW_STATE				MAKE_SQLSTATE('C','P','1','3','1')

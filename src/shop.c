@@ -96,6 +96,7 @@ typedef struct Coupon
 	int			ncategories;
 	char	  **categories;
 	Datum		order_floor;
+	bool		has_floor;		/* else one minor unit */
 	bool		blocked;
 	bool		first_used;
 } Coupon;
@@ -221,6 +222,12 @@ load_coupon(Coupon *c, struct varlena *code, const char *order_ref)
 
 	memset(c, 0, sizeof(*c));
 	c->code = code_to_cstring(code);
+	/* an unknown code reads the order like a coupon in cents would */
+	c->per_unit = 100;
+	c->scale = 2;
+	c->currency = "PLN";
+	c->minor_unit = DirectFunctionCall3(numeric_in, CStringGetDatum("0.01"),
+										ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
 	args[0] = CStringGetTextDatum(c->code);
 	args[1] = order_ref ? CStringGetTextDatum(order_ref) : (Datum) 0;
 	if (!order_ref)
@@ -273,6 +280,7 @@ load_coupon(Coupon *c, struct varlena *code, const char *order_ref)
 		}
 	}
 	c->order_floor = spi_datum_copy(0, 19, &isnull);
+	c->has_floor = !isnull;
 	c->blocked = spi_bool(0, 20);
 	c->first_used = spi_bool(0, 21);
 	c->per_unit = spi_int8(0, 22);
@@ -334,7 +342,7 @@ static Stmt lines_stmt = STMT(
 	" FROM jsonb_array_elements(CASE WHEN jsonb_typeof($1->'lines') = 'array' THEN $1->'lines' END)"
 	"      WITH ORDINALITY AS e(line, ord),"
 	"      LATERAL jsonb_to_record(CASE WHEN jsonb_typeof(e.line) = 'object' THEN e.line END)"
-	"        AS l(sku text, name text, category text, price numeric, quantity integer,"
+	"        AS l(sku text, name text, category text, price numeric, quantity numeric,"
 	"             bundle boolean, negotiated boolean)"
 	" ORDER BY e.ord",
 	1, JSONBOID);
@@ -417,12 +425,23 @@ load_order(Order *o, const Coupon *c, Jsonb *order)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("line %d of the order has a negative price", (int) i + 1)));
-		l->quantity = spi_isnull(i, 6) ? 1 : spi_int4(i, 6);
-		if (l->quantity < 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("line %d of the order needs a quantity of at least 1, not %d",
-							(int) i + 1, l->quantity)));
+		if (spi_isnull(i, 6))
+			l->quantity = 1;
+		else
+		{
+			Datum		q = spi_datum_copy(i, 6, &isnull);
+			Datum		whole = DirectFunctionCall1(numeric_floor, q);
+			char	   *shown = DatumGetCString(DirectFunctionCall1(numeric_out, q));
+
+			if (!DatumGetBool(DirectFunctionCall2(numeric_eq, q, whole)) ||
+				DatumGetBool(DirectFunctionCall2(numeric_lt, q, num(1))) ||
+				DatumGetBool(DirectFunctionCall2(numeric_gt, q, num(1000000))))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("line %d of the order needs a whole quantity from 1 to 1000000, not %s",
+								(int) i + 1, shown)));
+			l->quantity = DatumGetInt32(DirectFunctionCall1(numeric_int4, q));
+		}
 		if (pg_mul_s64_overflow(l->price, l->quantity, &l->amount) || l->amount > ALLOC_MAX_VALUE)
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -541,11 +560,12 @@ refuse_used_up(Outcome *out, const Coupon *c)
 				  psprintf("code %s has been used up", c->code), NULL);
 }
 
-/* the counting limits as they stand, for a quote */
+/* the counting limits as they stand, for a quote (of order_ref, if given) */
 static bool
-check_counts(Outcome *out, const Coupon *c, const Who *w)
+check_counts(Outcome *out, const Coupon *c, const Who *w, const char *order_ref)
 {
-	if (c->once && w->used_by_order != NULL)
+	if (c->once && w->used_by_order != NULL &&
+		(order_ref == NULL || strcmp(w->used_by_order, order_ref) != 0))
 		return refuse_already_used(out, c);
 	if (c->limited && c->used_count + c->live_holds >= c->usage_limit)
 		return refuse_used_up(out, c);
@@ -577,7 +597,7 @@ compute(Outcome *out, const Coupon *c, Order *o)
 		d = units_of(c, c->value, "the coupon's value");
 	if (c->kind != KIND_FREE_DELIVERY)
 	{
-		int64		floor_units = units_of(c, c->order_floor, "the order floor");
+		int64		floor_units = c->has_floor ? units_of(c, c->order_floor, "the order floor") : 1;
 
 		d = Min(d, Max(o->eligible - floor_units, 0));
 	}
@@ -639,6 +659,11 @@ answer(const Coupon *c, const Order *o, const Outcome *out, const char *extra)
 		json_str(&s, "reason", out->reason);
 		appendStringInfoString(&s, ", ");
 		json_str(&s, "message", out->message);
+		if (out->detail)
+		{
+			appendStringInfoString(&s, ", ");
+			json_str(&s, "detail", out->detail);
+		}
 		appendStringInfoChar(&s, '}');
 		return DirectFunctionCall1(jsonb_in, CStringGetDatum(s.data));
 	}
@@ -724,17 +749,18 @@ shop_quote(PG_FUNCTION_ARGS)
 	Order		o;
 	Outcome		out;
 	Datum		result;
+	char	   *order_ref;
 
 	require(fcinfo, 0, "code");
 	require(fcinfo, 2, "order");
 	memset(&out, 0, sizeof(out));
 	memset(&o, 0, sizeof(o));
+	order_ref = PG_NARGS() > 3 && !PG_ARGISNULL(3) ? text_to_cstring(PG_GETARG_TEXT_PP(3)) : NULL;
 	SPI_connect();
-	load_coupon(&c, PG_GETARG_CODE_P(0), NULL);
+	load_coupon(&c, PG_GETARG_CODE_P(0), order_ref);
 	load_who(&w, &c, opt_text(fcinfo, 1), false);
-	if (c.found)
-		load_order(&o, &c, PG_GETARG_JSONB_P(2));
-	if (c.found && check_rules(&out, &c, &w, &o) && check_counts(&out, &c, &w))
+	load_order(&o, &c, PG_GETARG_JSONB_P(2));
+	if (c.found && check_rules(&out, &c, &w, &o) && check_counts(&out, &c, &w, order_ref))
 		compute(&out, &c, &o);
 	else if (!c.found)
 		check_rules(&out, &c, &w, &o);
@@ -836,6 +862,11 @@ take_use(const Coupon *c, const Who *w, const char *order_ref, UseKind kind)
 		{
 			char	   *other = NULL;
 
+			/* the use may be an expired hold of another order: drop it, try again */
+			if (stmt_exec(&purge_stmt, args, NULL, false, 0) > 0 && spi_int8(0, 1) > 0 &&
+				stmt_exec(&customer_use_stmt, uargs, NULL, false, 0) == 1)
+				goto counted;
+
 			if (stmt_exec(&customer_use_order_stmt, uargs, NULL, false, 1) == 1)
 				other = spi_text(0, 1);
 			if (other == NULL || strcmp(other, order_ref) != 0)
@@ -845,6 +876,7 @@ take_use(const Coupon *c, const Who *w, const char *order_ref, UseKind kind)
 			}
 		}
 	}
+counted:
 
 	if (c->limited)
 	{
@@ -866,12 +898,8 @@ take_use(const Coupon *c, const Who *w, const char *order_ref, UseKind kind)
 			}
 		}
 	}
-	else
-	{
-		stmt_exec(&shared_lock_stmt, args, NULL, false, 0);
-		if (kind == USE_REDEEM && !c->first_used)
-			stmt_exec(&first_use_stmt, args, NULL, false, 0);
-	}
+	else if (kind == USE_REDEEM && !c->first_used)
+		stmt_exec(&first_use_stmt, args, NULL, false, 0);
 	return own_hold;
 }
 
@@ -891,11 +919,18 @@ prepare_use(FunctionCallInfo fcinfo, Coupon *c, Who *w, Order *o, Outcome *out, 
 				 errmsg("an order reference must not be empty")));
 	arg = CStringGetTextDatum(*order_ref);
 	stmt_exec(&lock_order_stmt, &arg, NULL, false, 0);
+	/*
+	 * The shared lock on the coupon comes before its rules are read: a
+	 * change of its usage limit (coupon.set_usage_limit takes the lock
+	 * exclusively) either finished before, and this use sees the new limit,
+	 * or waits for this use and counts it.
+	 */
+	arg = CStringGetTextDatum(code_to_cstring(PG_GETARG_CODE_P(0)));
+	stmt_exec(&shared_lock_stmt, &arg, NULL, false, 0);
 	memset(o, 0, sizeof(*o));
 	load_coupon(c, PG_GETARG_CODE_P(0), *order_ref);
 	load_who(w, c, opt_text(fcinfo, 1), c->found);
-	if (c->found)
-		load_order(o, c, PG_GETARG_JSONB_P(3));
+	load_order(o, c, PG_GETARG_JSONB_P(3));
 	memset(out, 0, sizeof(*out));
 	if (!check_rules(out, c, w, o))
 		raise_refusal(out);
@@ -1159,6 +1194,101 @@ column(HeapTuple t, TupleDesc d, const char *name, bool *isnull)
 	return heap_getattr(t, n, d, isnull);
 }
 
+/* x is a whole number of minor units */
+static bool
+whole_units(Datum x, Datum minor)
+{
+	Datum		q = DirectFunctionCall2(numeric_div, x, minor);
+
+	return DatumGetBool(DirectFunctionCall2(numeric_eq, q, DirectFunctionCall1(numeric_floor, q)));
+}
+
+static Datum
+getcol(HeapTuple t, TupleDesc d, const char *name, bool *isnull)
+{
+	return column(t, d, name, isnull);
+}
+
+/*
+ * The rules of a coupon must make sense before anyone applies them:
+ * amounts in whole minor units, a percentage with at most two decimals,
+ * no value or cap that the kind would ignore.
+ */
+static void
+validate_rules(HeapTuple t, TupleDesc d, const char *code)
+{
+	bool		isnull;
+	char	   *kind = DatumGetCString(DirectFunctionCall1(enum_out, getcol(t, d, "kind", &isnull)));
+	Datum		minor = getcol(t, d, "minor_unit", &isnull);
+	Datum		value = getcol(t, d, "value", &isnull);
+	bool		no_max;
+	Datum		max = getcol(t, d, "max_discount", &no_max);
+	const char *amounts[] = {"min_order", "order_floor", "max_discount", NULL};
+	int			i;
+
+	if (strcmp(kind, "percent") == 0)
+	{
+		if (!whole_units(value, DirectFunctionCall3(numeric_in, CStringGetDatum("0.01"),
+													ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1))))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("coupon %s: a percentage has at most two decimals", code)));
+	}
+	else if (strcmp(kind, "fixed") == 0)
+	{
+		if (!whole_units(value, minor))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("coupon %s: its value has more decimals than its minor unit allows", code)));
+		if (!no_max)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("coupon %s: a fixed-value coupon has no maximum discount", code)));
+	}
+	else
+	{
+		if (!DatumGetBool(DirectFunctionCall2(numeric_eq, value, num(0))))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("coupon %s: a free-delivery coupon has no value", code)));
+		if (!no_max)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("coupon %s: a free-delivery coupon has no maximum discount", code)));
+	}
+	for (i = 0; amounts[i] != NULL; i++)
+	{
+		Datum		x = getcol(t, d, amounts[i], &isnull);
+
+		if (!isnull && !whole_units(x, minor))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("coupon %s: %s has more decimals than its minor unit allows", code, amounts[i])));
+	}
+	(void) max;
+}
+
+static Stmt live_holds_stmt = STMT(
+	"SELECT EXISTS (SELECT 1 FROM coupon.coupon_hold WHERE code = $1::coupon.code AND expires_at > now())",
+	1, TEXTOID);
+
+static void
+refuse_if_held(const char *code, const char *what)
+{
+	Datum		arg = CStringGetTextDatum(code);
+	bool		held;
+
+	SPI_connect();
+	stmt_exec(&live_holds_stmt, &arg, NULL, false, 1);
+	held = spi_bool(0, 1);
+	SPI_finish();
+	if (held)
+		ereport(ERROR,
+				(errcode(ERRCODE_COUPON_NOT_DELETABLE),
+				 errmsg("coupon %s has checkouts in progress and cannot be %s", code, what),
+				 errhint("Try again when their holds are redeemed, released or expired.")));
+}
+
 PG_FUNCTION_INFO_V1(shop_guard_coupon);
 Datum
 shop_guard_coupon(PG_FUNCTION_ARGS)
@@ -1173,6 +1303,14 @@ shop_guard_coupon(PG_FUNCTION_ARGS)
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
 		elog(ERROR, "coupon.guard_coupon() must be a BEFORE ROW trigger");
 	desc = td->tg_relation->rd_att;
+
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+	{
+		new = td->tg_trigtuple;
+		validate_rules(new, desc, code_to_cstring(DatumGetCodeP(column(new, desc, "code", &isnull))));
+		return PointerGetDatum(new);
+	}
+
 	old = td->tg_trigtuple;
 	(void) column(old, desc, "sent_at", &sent_null);
 	(void) column(old, desc, "first_used_at", &used_null);
@@ -1186,6 +1324,7 @@ shop_guard_coupon(PG_FUNCTION_ARGS)
 					 errmsg("coupon %s was already %s and cannot be deleted", code,
 							!used_null ? "used" : "sent"),
 					 errhint("Block it instead; its redemptions stay on record.")));
+		refuse_if_held(code, "deleted");
 		return PointerGetDatum(old);
 	}
 
@@ -1212,6 +1351,15 @@ shop_guard_coupon(PG_FUNCTION_ARGS)
 						 errdetail("The change to %s is refused.", NameStr(att->attname)),
 						 errhint("Create a new coupon for new rules.")));
 		}
+	}
+	else
+	{
+		bool		n2;
+		Datum		newcode = column(new, desc, "code", &n2);
+
+		if (!datumIsEqual(column(old, desc, "code", &isnull), newcode, false, -1))
+			refuse_if_held(code, "given another code");
+		validate_rules(new, desc, code);
 	}
 	{
 		Datum		limit = column(new, desc, "usage_limit", &isnull);

@@ -1,7 +1,7 @@
 -- Shop coupons: rules, exact allocation on an order, redemption, holds,
 -- release, sending, subscriptions, editability, append-only redemptions.
 BEGIN;
-SELECT plan(86);
+SELECT plan(102);
 \set QUIET on
 
 -- the seed's basket: 1 x 189.99 and 3 x 59.99 = 369.96, delivery 15.00, payment fee 2.50
@@ -66,7 +66,7 @@ SELECT is(coupon.quote('MIN300', NULL, :'with_bundle')->>'message',
 SELECT is(coupon.quote('MIN300', NULL, :'basket')->>'discount', '10.00', 'the basket reaches it');
 
 -- ---------------------------------------------------------------- refusals in a quote
-SELECT is(coupon.quote('NOSUCHCODE', NULL, :'basket'), '{"code": "NOSUCHCODE", "reason": "not_valid", "applies": false, "message": "code NOSUCHCODE is not valid", "sqlstate": "CP201"}'::jsonb,
+SELECT is(coupon.quote('NOSUCHCODE', NULL, :'basket'), '{"code": "NOSUCHCODE", "reason": "not_valid", "applies": false, "message": "code NOSUCHCODE is not valid", "detail": "Check the code for typing mistakes.", "sqlstate": "CP201"}'::jsonb,
           'an unknown code does not apply (CP201)');
 SELECT coupon.create_coupon('fixed', 10, code => 'BLOCKED1', once_per_customer => false) \g /dev/null
 SELECT is(coupon.set_coupon_status(ARRAY['BLOCKED1']::coupon.code[], 'blocked'), 1, 'serial block');
@@ -96,7 +96,11 @@ SELECT throws_ok($$SELECT coupon.quote('LATO2020', NULL, '{"lines": [{"quantity"
 SELECT throws_ok($$SELECT coupon.quote('LATO2020', NULL, '{"lines": [{"price": 9.999}]}')$$, '22023',
                  'the price of line 1 has more decimals than the minor unit of PLN allows', 'a price is never rounded silently');
 SELECT throws_ok($$SELECT coupon.quote('LATO2020', NULL, '{"lines": [{"price": 9, "quantity": 0}]}')$$, '22023',
-                 'line 1 of the order needs a quantity of at least 1, not 0', 'a quantity is at least 1');
+                 'line 1 of the order needs a whole quantity from 1 to 1000000, not 0', 'a quantity is at least 1');
+SELECT throws_ok($$SELECT coupon.quote('LATO2020', NULL, '{"lines": [{"price": 9, "quantity": 1.5}]}')$$, '22023',
+                 'line 1 of the order needs a whole quantity from 1 to 1000000, not 1.5', 'a quantity is whole');
+SELECT throws_ok($$SELECT coupon.quote('NOSUCHCODE', NULL, '{"lines": [{"quantity": 1}]}')$$, '22023', 'line 1 of the order has no price',
+                 'a bad order is refused the same way whether the code exists or not');
 SELECT throws_ok($$SELECT coupon.quote('LATO2020', NULL, '[1, 2]')$$, '22023',
                  'an order is a JSON object with an array of "lines"', 'an order is an object');
 
@@ -113,7 +117,7 @@ SELECT is(coupon.line_discount('LATO2020', 'ORD-1', 2, 1) + (coupon.line_discoun
 SELECT is(coupon.line_discount('LATO2020', 'ORD-1', 2, 1), 3.24, 'one towel of three carries 3.24 of 9.73');
 
 -- ---------------------------------------------------------------- once per customer
-SELECT coupon.create_coupon('fixed', 5, code => 'ONCE') \g /dev/null
+SELECT coupon.create_coupon('fixed', 5, code => 'ONCE', once_per_customer => true) \g /dev/null
 SELECT lives_ok($$SELECT coupon.redeem('ONCE', 'bob', 'ORD-10', '{"lines": [{"price": 50}]}')$$, 'bob uses ONCE');
 SELECT throws_ok($$SELECT coupon.redeem('ONCE', 'bob', 'ORD-11', '{"lines": [{"price": 50}]}')$$, 'CP206',
                  'you have already used code ONCE', 'not twice');
@@ -154,6 +158,15 @@ UPDATE coupon.coupon_hold SET expires_at = now() - interval '1 second' WHERE cod
 SELECT lives_ok($$SELECT coupon.redeem('SHORTHOLD', NULL, 'CART-D', '{"lines": [{"price": 50}]}')$$,
                 'an expired hold no longer counts');
 SELECT is(coupon.release('CART-C'), 0, 'and there is nothing left to release');
+SELECT coupon.create_coupon('fixed', 5, code => 'ONCEHOLD', once_per_customer => true) \g /dev/null
+SELECT coupon.hold('ONCEHOLD', 'carl', 'CART-E', '{"lines": [{"price": 50}]}', 10) \g /dev/null
+SELECT is(coupon.quote('ONCEHOLD', 'carl', '{"lines": [{"price": 50}]}', 'CART-E')->>'applies', 'true',
+          'a quote for the order that holds the use is not refused by its own hold');
+SELECT is(coupon.quote('ONCEHOLD', 'carl', '{"lines": [{"price": 50}]}')->>'sqlstate', 'CP206',
+          'another order of the same customer is');
+UPDATE coupon.coupon_hold SET expires_at = now() - interval '1 second' WHERE code = 'ONCEHOLD';
+SELECT lives_ok($$SELECT coupon.redeem('ONCEHOLD', 'carl', 'CART-F', '{"lines": [{"price": 50}]}')$$,
+                'once the hold expired, the customer''s new order gets the coupon');
 
 -- ---------------------------------------------------------------- editability
 SELECT throws_ok($$UPDATE coupon.shop_coupon SET value = 30 WHERE code = 'LATO2020'$$, 'CP210',
@@ -169,6 +182,23 @@ SELECT lives_ok($$UPDATE coupon.shop_coupon SET value = 25, min_order = 50 WHERE
                 'a coupon neither sent nor used is fully editable');
 SELECT is(coupon.change_code('MIN300', 'min-400')::text, 'MIN400', 'including its code');
 SELECT lives_ok($$DELETE FROM coupon.shop_coupon WHERE code = 'MIN400'$$, 'and can be deleted');
+SELECT coupon.create_coupon('fixed', 5, code => 'INCART') \g /dev/null
+SELECT coupon.hold('INCART', NULL, 'CART-X', '{"lines": [{"price": 50}]}', 10) \g /dev/null
+SELECT throws_ok($$DELETE FROM coupon.shop_coupon WHERE code = 'INCART'$$, 'CP212',
+                 'coupon INCART has checkouts in progress and cannot be deleted', 'not while a checkout holds it');
+SELECT throws_ok($$SELECT coupon.change_code('INCART', 'OUTCART')$$, 'CP212',
+                 'coupon INCART has checkouts in progress and cannot be given another code', 'nor renamed');
+SELECT throws_ok($$SELECT coupon.create_coupon('fixed', 9.999)$$, '22023', NULL, 'a value in whole minor units');
+SELECT throws_ok($$SELECT coupon.create_coupon('free_delivery', 10)$$, '22023', NULL, 'a free-delivery coupon has no value');
+SELECT throws_ok($$SELECT coupon.create_coupon('fixed', 10, max_discount => 5)$$, '22023', NULL, 'nor a fixed one a cap');
+SELECT throws_ok($$SELECT coupon.create_coupon('percent', 12.345)$$, '22023', NULL, 'a percentage has at most two decimals');
+SELECT coupon.create_coupon('fixed', 500, code => 'YEN500', minor_unit => 1, currency => 'JPY') \g /dev/null
+SELECT is(coupon.quote('YEN500', NULL, '{"lines": [{"price": 300}]}')->>'discount', '299',
+          'in a currency without a minor unit the floor is 1');
+SELECT throws_ok($$SELECT coupon.add_targets('NOSUCHCODE', ARRAY['a'])$$, 'CP214', 'coupon NOSUCHCODE does not exist',
+                 'targets need a coupon');
+SELECT throws_ok($$SELECT coupon.line_discount('TWICE', 'ORD-21', 1, 1)$$, 'CP215',
+                 'order ORD-21 gave coupon TWICE back: nothing of it is left to refund', 'a released order has nothing to refund');
 
 -- ---------------------------------------------------------------- append-only redemptions
 SELECT throws_ok($$UPDATE coupon.redemption SET discount = 0 WHERE code = 'LATO2020'$$, 'CP290', NULL,
@@ -185,9 +215,13 @@ SELECT is(coupon.quote('NEWS15', 'zoe', :'basket')->>'discount', '55.49', 'then 
 SELECT is(coupon.subscribe('zoe'), 0, 'subscribing again sends nothing twice');
 SELECT ok(coupon.send('SPRING7') > 0, 'sending to all subscribers');
 SELECT ok((SELECT sent_at IS NOT NULL FROM coupon.shop_coupon WHERE code = 'SPRING7'), 'marks the coupon sent');
-SELECT is((SELECT array_agg(external_id) FROM coupon.sending_recipients(
-             (SELECT max(sending_id) FROM coupon.sending WHERE code = 'SPRING7'))), ARRAY['zoe'],
-          'the mail service reads the recipients');
+SELECT is((SELECT array_agg(external_id ORDER BY external_id) FROM coupon.sending_recipients(
+             (SELECT max(sending_id) FROM coupon.sending WHERE code = 'SPRING7'))),
+          (SELECT array_agg(c.external_id ORDER BY c.external_id) FROM coupon.subscriber b
+           JOIN coupon.customer c USING (customer_id) WHERE b.unsubscribed_at IS NULL),
+          'the mail service reads the recipients: every current subscriber, zoe among them');
+SELECT throws_ok($$SELECT coupon.send('SPRING7', '{}')$$, '22023', NULL, 'a sending to nobody is refused');
+SELECT throws_ok($$SELECT coupon.send('GONE')$$, 'CP204', NULL, 'an expired coupon is not sent');
 SELECT throws_ok($$UPDATE coupon.shop_coupon SET value = 8 WHERE code = 'SPRING7'$$, 'CP210',
                  'coupon SPRING7 was already sent: only its usage limit can change', 'a sent coupon keeps its rules');
 
