@@ -13,51 +13,7 @@
 
 #include "alloc_core.h"
 #include "allocate.h"
-
-static Datum
-num_mul(Datum a, Datum b)
-{
-	return DirectFunctionCall2(numeric_mul, a, b);
-}
-
-/* 10^k as numeric */
-static Datum
-pow10_numeric(int k)
-{
-	return DirectFunctionCall2(numeric_power, DirectFunctionCall1(int4_numeric, Int32GetDatum(10)),
-							   DirectFunctionCall1(int4_numeric, Int32GetDatum(k)));
-}
-
-/*
- * A numeric as an int64 after multiplying by mult (a numeric); round_mode
- * 'r' rounds half away from zero, 'f' floors.  Values beyond 10^18 are
- * refused.
- */
-static int64
-to_units(Datum value, Datum mult, char mode, const char *what, int pos)
-{
-	Datum		scaled = num_mul(value, mult);
-	Datum		rounded;
-	Datum		limit = DirectFunctionCall1(int8_numeric, Int64GetDatum(ALLOC_MAX_VALUE));
-
-	if (mode == 'f')
-		rounded = DirectFunctionCall1(numeric_floor, scaled);
-	else
-		rounded = DirectFunctionCall2(numeric_round, scaled, Int32GetDatum(0));
-	/* 'e': exact, an amount never loses digits silently */
-	if (mode == 'e' && !DatumGetBool(DirectFunctionCall2(numeric_eq, rounded, scaled)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the %s has more decimals than the minor unit allows", what),
-				 errhint("Round it to the minor unit first, the way it should be rounded.")));
-	if (DatumGetBool(DirectFunctionCall2(numeric_gt, DirectFunctionCall1(numeric_abs, rounded), limit)))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 pos > 0 ? errmsg("%s[%d] is too large to allocate", what, pos)
-				 : errmsg("%s is too large to allocate", what),
-				 errdetail("Values are counted in minor units, at most 10^18 of them.")));
-	return DatumGetInt64(DirectFunctionCall1(numeric_int8, rounded));
-}
+#include "numeric_units.h"
 
 /* the elements of a one-dimensional numeric array; NULLs refused */
 static Datum *
@@ -80,38 +36,6 @@ numeric_elements(ArrayType *a, const char *what, int *n)
 	return elems;
 }
 
-/* 10^k for k in -6..6 */
-static bool
-power_of_ten(Datum minor)
-{
-	int			k;
-
-	for (k = -6; k <= 6; k++)
-	{
-		Datum		p = DirectFunctionCall2(numeric_power,
-											DirectFunctionCall1(int4_numeric, Int32GetDatum(10)),
-											DirectFunctionCall1(int4_numeric, Int32GetDatum(k)));
-
-		if (DatumGetBool(DirectFunctionCall2(numeric_eq, p, minor)))
-			return true;
-	}
-	return false;
-}
-
-/* -1, 0 or 1 */
-static int
-sign_of(Datum n)
-{
-	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, n,
-											 DirectFunctionCall1(int4_numeric, Int32GetDatum(0))));
-}
-
-static bool
-is_negative(Datum n)
-{
-	return sign_of(n) < 0;
-}
-
 static void
 refuse_null(FunctionCallInfo fcinfo, int arg, const char *what)
 {
@@ -119,6 +43,58 @@ refuse_null(FunctionCallInfo fcinfo, int arg, const char *what)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s must not be null", what)));
+}
+
+/* a numeric in units at scale, or the error that says why not */
+static int64
+units(Datum d, int scale, bool floor_it, const char *what, int pos)
+{
+	int64		u = 0;
+
+	switch (numeric_to_units(DatumGetNumeric(d), scale, floor_it, &u))
+	{
+		case NUMUNITS_OK:
+			return u;
+		case NUMUNITS_NOT_EXACT:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the %s has more decimals than the minor unit allows", what),
+					 errhint("Round it to the minor unit first, the way it should be rounded.")));
+			break;
+		case NUMUNITS_OUT_OF_RANGE:
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 pos > 0 ? errmsg("%s[%d] is too large to allocate", what, pos)
+					 : errmsg("%s is too large to allocate", what),
+					 errdetail("Values are counted in minor units, at most 10^18 of them.")));
+			break;
+		case NUMUNITS_SPECIAL:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 pos > 0 ? errmsg("%s[%d] is not a number", what, pos)
+					 : errmsg("%s is not a number", what)));
+			break;
+	}
+	pg_unreachable();
+}
+
+/* k when minor_unit is 10^-k, 0 <= k <= 6; -1 otherwise */
+static int
+minor_scale(Datum minor)
+{
+	int64		m;
+	int			k;
+
+	if (numeric_to_units(DatumGetNumeric(minor), 6, false, &m) != NUMUNITS_OK || m <= 0)
+		return -1;
+	for (k = 6; k >= 0; k--, m /= 10)
+	{
+		if (m == 1)
+			return k;
+		if (m % 10 != 0)
+			return -1;
+	}
+	return -1;
 }
 
 void *
@@ -178,28 +154,27 @@ PG_FUNCTION_INFO_V1(allocate_fn);
 Datum
 allocate_fn(PG_FUNCTION_ARGS)
 {
-	Datum		amount, minor;
 	Datum	   *w_elems;
 	Datum	   *c_elems = NULL;
 	int			n, nc = 0, i;
-	int			scale = 0;
+	int			k;
+	int			wscale = 0;
 	int64		total;
 	int64	   *weights, *caps = NULL, *shares;
 	Datum	   *out;
-	Datum		per_unit;
 	AllocResult r;
 
 	refuse_null(fcinfo, 0, "amount");
 	refuse_null(fcinfo, 1, "weights");
 	refuse_null(fcinfo, 3, "minor_unit");
-	amount = PG_GETARG_DATUM(0);
-	minor = PG_GETARG_DATUM(3);
-	if (sign_of(minor) <= 0 || !power_of_ten(minor))
+	k = minor_scale(PG_GETARG_DATUM(3));
+	if (k < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("minor_unit must be a power of ten from 0.000001 to 1000000"),
+				 errmsg("minor_unit must be a power of ten from 0.000001 to 1"),
 				 errhint("Use 0.01 for cents, 1 for currencies without a minor unit, 0.001 for mills.")));
-	if (is_negative(amount))
+	total = units(PG_GETARG_DATUM(0), k, false, "amount", 0);
+	if (total < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the amount to allocate must not be negative")));
@@ -216,32 +191,20 @@ allocate_fn(PG_FUNCTION_ARGS)
 	if (n == 0)
 		alloc_report((AllocResult) {ALLOC_NO_LINES, -1, 0}, "amount");
 
-	/* amounts in minor units; weights scaled to integers by their largest scale */
-	per_unit = DirectFunctionCall2(numeric_div, DirectFunctionCall1(int4_numeric, Int32GetDatum(1)), minor);
-	total = to_units(amount, per_unit, 'e', "amount", 0);
+	/* weights as integers at their largest scale; caps floored to minor units */
 	for (i = 0; i < n; i++)
-	{
-		int			s = DatumGetInt32(DirectFunctionCall1(numeric_scale, w_elems[i]));
-
-		if (is_negative(w_elems[i]))
-			alloc_report((AllocResult) {ALLOC_NEGATIVE_WEIGHT, i, 0}, "amount");
-		scale = Max(scale, s);
-	}
+		wscale = Max(wscale, numeric_decimals(DatumGetNumeric(w_elems[i])));
 	weights = palloc(n * sizeof(int64));
-	{
-		Datum		mult = pow10_numeric(scale);
-
-		for (i = 0; i < n; i++)
-			weights[i] = to_units(w_elems[i], mult, 'r', "weights", i + 1);
-	}
+	for (i = 0; i < n; i++)
+		weights[i] = units(w_elems[i], wscale, false, "weights", i + 1);
 	if (c_elems != NULL)
 	{
 		caps = palloc(n * sizeof(int64));
 		for (i = 0; i < n; i++)
 		{
-			if (is_negative(c_elems[i]))
+			caps[i] = units(c_elems[i], k, true, "caps", i + 1);
+			if (caps[i] < 0)
 				alloc_report((AllocResult) {ALLOC_NEGATIVE_CAP, i, 0}, "amount");
-			caps[i] = to_units(c_elems[i], per_unit, 'f', "caps", i + 1);
 		}
 	}
 	shares = palloc(n * sizeof(int64));
@@ -250,6 +213,6 @@ allocate_fn(PG_FUNCTION_ARGS)
 
 	out = palloc(n * sizeof(Datum));
 	for (i = 0; i < n; i++)
-		out[i] = num_mul(DirectFunctionCall1(int8_numeric, Int64GetDatum(shares[i])), minor);
+		out[i] = units_to_numeric(shares[i], k);
 	PG_RETURN_ARRAYTYPE_P(construct_array(out, n, NUMERICOID, -1, false, TYPALIGN_INT));
 }

@@ -31,6 +31,7 @@
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "common/int.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -47,6 +48,7 @@
 #include "caller.h"
 #include "code_type.h"
 #include "coupon_errors.h"
+#include "numeric_units.h"
 #include "spi_util.h"
 
 #define LOCK_CLASS_COUPON	1129271888	/* shared by unlimited redemptions */
@@ -168,19 +170,25 @@ num(int64 v)
 static int64
 units_of(const Coupon *c, Datum amount, const char *what)
 {
-	Datum		scaled = DirectFunctionCall2(numeric_mul, amount, num(c->per_unit));
-	Datum		whole = DirectFunctionCall1(numeric_floor, scaled);
+	int64		u = 0;
 
-	if (!DatumGetBool(DirectFunctionCall2(numeric_eq, scaled, whole)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s has more decimals than the minor unit of %s allows", what, c->currency)));
-	if (DatumGetBool(DirectFunctionCall2(numeric_gt, DirectFunctionCall1(numeric_abs, whole),
-										 num(ALLOC_MAX_VALUE))))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("%s is too large", what)));
-	return DatumGetInt64(DirectFunctionCall1(numeric_int8, whole));
+	switch (numeric_to_units(DatumGetNumeric(amount), c->scale, false, &u))
+	{
+		case NUMUNITS_OK:
+			return u;
+		case NUMUNITS_NOT_EXACT:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s has more decimals than the minor unit of %s allows", what, c->currency)));
+			break;
+		case NUMUNITS_OUT_OF_RANGE:
+		case NUMUNITS_SPECIAL:
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("%s is too large", what)));
+			break;
+	}
+	pg_unreachable();
 }
 
 /* "369.96" */
@@ -1010,7 +1018,7 @@ static Stmt drop_hold_stmt = STMT(
 static Datum
 amount_datum(const Coupon *c, int64 units)
 {
-	return DirectFunctionCall2(numeric_mul, num(units), c->minor_unit);
+	return units_to_numeric(units, c->scale);
 }
 
 static Datum
