@@ -4,6 +4,7 @@
  */
 #include "alloc_core.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 
 #ifndef __SIZEOF_INT128__
@@ -11,32 +12,93 @@
 #endif
 typedef __int128 i128;
 
-/* the ordering of lines for the leftover units */
-typedef struct SortCtx
+/*
+ * The lines that get one of the leftover units: the `extra` first in the
+ * order larger remainder, then larger weight, then lower position (a strict
+ * total order, so the set is the same whatever the algorithm).  Found by
+ * quickselect, in linear time on average; a deep recursion falls back to
+ * sorting.
+ */
+typedef struct Cand
 {
-	const i128 *rem;
-	const int64_t *weights;
-} SortCtx;
+	i128		rem;
+	int64_t		weight;
+	long		idx;
+} Cand;
 
-static SortCtx sort_ctx;
+/* a comes before b */
+static inline bool
+before(const Cand *a, const Cand *b)
+{
+	if (a->rem != b->rem)
+		return a->rem > b->rem;
+	if (a->weight != b->weight)
+		return a->weight > b->weight;
+	return a->idx < b->idx;
+}
 
 static int
-by_remainder(const void *pa, const void *pb)
+cand_cmp(const void *pa, const void *pb)
 {
-	long		a = *(const long *) pa;
-	long		b = *(const long *) pb;
+	const Cand *a = pa;
+	const Cand *b = pb;
 
-	if (sort_ctx.rem[a] != sort_ctx.rem[b])
-		return sort_ctx.rem[a] > sort_ctx.rem[b] ? -1 : 1;
-	if (sort_ctx.weights[a] != sort_ctx.weights[b])
-		return sort_ctx.weights[a] > sort_ctx.weights[b] ? -1 : 1;
-	return (a > b) - (a < b);
+	return before(a, b) ? -1 : before(b, a) ? 1 : 0;
+}
+
+static inline void
+swap_cand(Cand *a, Cand *b)
+{
+	Cand		t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/* rearrange c[0..m) so that its first k elements are the k first in order */
+static void
+select_first(Cand *c, size_t m, size_t k, int depth)
+{
+	while (m > 1 && k > 0 && k < m)
+	{
+		size_t		lo = 0, hi = m - 1, mid = m / 2, i, store;
+		Cand		pivot;
+
+		if (depth-- <= 0)
+		{
+			qsort(c, m, sizeof(Cand), cand_cmp);
+			return;
+		}
+		/* median of three as the pivot, moved to the end */
+		if (before(&c[mid], &c[lo]))
+			swap_cand(&c[mid], &c[lo]);
+		if (before(&c[hi], &c[lo]))
+			swap_cand(&c[hi], &c[lo]);
+		if (before(&c[mid], &c[hi]))
+			swap_cand(&c[mid], &c[hi]);
+		pivot = c[hi];
+		for (i = 0, store = 0; i < hi; i++)
+			if (before(&c[i], &pivot))
+				swap_cand(&c[i], &c[store++]);
+		swap_cand(&c[store], &c[hi]);
+		/* c[0..store) before the pivot, c[store] the pivot, the rest after */
+		if (k == store || k == store + 1)
+			return;
+		if (k < store)
+			m = store;
+		else
+		{
+			c += store + 1;
+			m -= store + 1;
+			k -= store + 1;
+		}
+	}
 }
 
 size_t
 alloc_scratch_size(size_t n)
 {
-	return n * (sizeof(i128) + sizeof(long) + sizeof(bool));
+	return n * (sizeof(Cand) + sizeof(bool));
 }
 
 AllocResult
@@ -44,9 +106,8 @@ alloc_largest_remainder(int64_t total, const int64_t *weights, const int64_t *ca
 						size_t n, int64_t *shares, void *scratch)
 {
 	AllocResult r = {ALLOC_OK, -1, 0};
-	i128	   *rem = scratch;
-	long	   *work = (long *) (rem + n);
-	bool	   *active = (bool *) (work + n);
+	Cand	   *cands = scratch;
+	bool	   *active = (bool *) (cands + n);
 	i128		weight_sum = 0;
 	i128		cap_sum = 0;
 	int64_t		left;
@@ -146,28 +207,30 @@ alloc_largest_remainder(int64_t total, const int64_t *weights, const int64_t *ca
 		int64_t		spread = 0;
 		size_t		m = 0;
 		int64_t		extra;
+		int			depth = 2;
 
 		for (i = 0; i < n; i++)
 		{
+			i128		q;
+
 			if (!active[i])
 				continue;
-			{
-				i128		q = (i128) left * weights[i];
-
-				shares[i] = (int64_t) (q / weight_sum);
-				rem[i] = q % weight_sum;
-				spread += shares[i];
-				work[m++] = (long) i;
-			}
+			q = (i128) left * weights[i];
+			shares[i] = (int64_t) (q / weight_sum);
+			spread += shares[i];
+			cands[m].rem = q % weight_sum;
+			cands[m].weight = weights[i];
+			cands[m].idx = (long) i;
+			m++;
 		}
 		extra = left - spread;	/* fewer than the active lines */
 		if (extra > 0)
 		{
-			sort_ctx.rem = rem;
-			sort_ctx.weights = weights;
-			qsort(work, m, sizeof(long), by_remainder);
+			for (i = m; i > 1; i >>= 1)
+				depth += 2;
+			select_first(cands, m, (size_t) extra, depth);
 			for (i = 0; i < (size_t) extra; i++)
-				shares[work[i]]++;
+				shares[cands[i].idx]++;
 		}
 	}
 	return r;

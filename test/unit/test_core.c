@@ -722,6 +722,55 @@ test_allocation(void)
 			bad_sum += sum != total;
 		bad_sum += sum != r.allocated;
 	}
+	/* the units left over go exactly where a full sort would send them */
+	{
+		long		differ = 0;
+
+		for (k = 0; k < 100000; k++)
+		{
+			size_t		n = 1 + rng() % 60, i, j;
+			int64_t		w[64], total = (int64_t) (rng() % 1000), wsum = 0, given = 0;
+			int64_t		ref[64];
+			__int128	rem[64];
+			long		order[64];
+
+			for (i = 0; i < n; i++)
+			{
+				w[i] = (int64_t) (rng() % 4);	/* many ties */
+				wsum += w[i];
+			}
+			if (wsum == 0)
+			{
+				w[0] = 1;
+				wsum = 1;
+			}
+			for (i = 0; i < n; i++)
+			{
+				ref[i] = (int64_t) ((__int128) total * w[i] / wsum);
+				rem[i] = w[i] > 0 ? (__int128) total * w[i] % wsum : -1;
+				given += ref[i];
+				order[i] = (long) i;
+			}
+			/* insertion sort: larger remainder, larger weight, lower position */
+			for (i = 1; i < n; i++)
+				for (j = i; j > 0; j--)
+				{
+					long		a = order[j - 1], b = order[j];
+					int			b_first = rem[b] > rem[a] || (rem[b] == rem[a] && (w[b] > w[a] || (w[b] == w[a] && b < a)));
+
+					if (!b_first)
+						break;
+					order[j - 1] = b;
+					order[j] = a;
+				}
+			for (i = 0; i < (size_t) (total - given); i++)
+				ref[order[i]]++;
+			alloc(total, w, NULL, n);
+			for (i = 0; i < n; i++)
+				differ += alloc_shares[i] != ref[i];
+		}
+		ok(differ == 0, "100,000 random cases with many ties: the leftover units go where a full sort sends them%s", NULL);
+	}
 	{
 		char		msg[200];
 
