@@ -195,20 +195,9 @@ CREATE TABLE coupon.voucher_counter (
     blocked     bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (variant_id, slot)
 );
--- each variant gets its 64 counter rows when it is created
-CREATE FUNCTION coupon.create_counter_slots() RETURNS trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-  INSERT INTO coupon.voucher_counter (variant_id, slot)
-  SELECT NEW.variant_id, s FROM generate_series(0, 63) AS s
-  ON CONFLICT DO NOTHING;
-  RETURN NULL;
-END $$;
-COMMENT ON FUNCTION coupon.create_counter_slots() IS 'trigger: creates the 64 counter rows of a new variant';
 COMMENT ON TABLE coupon.voucher_counter IS
     'exact per-variant counts of vouchers issued and in each state, kept in the same transaction as every change; split into 64 slots by the hash of the code so that concurrent activations do not queue on one row';
-CREATE TRIGGER variant_counter_slots AFTER INSERT ON coupon.variant
-    FOR EACH ROW EXECUTE FUNCTION coupon.create_counter_slots();
+
 
 CREATE TABLE coupon.secret_failure (
     code             coupon.code PRIMARY KEY,
@@ -601,16 +590,10 @@ BEGIN
   LOCK TABLE coupon.voucher_counter IN EXCLUSIVE MODE;
   DELETE FROM coupon.voucher_counter;
   INSERT INTO coupon.voucher_counter (variant_id, slot, issued, used, returned, expired, blocked)
-  SELECT va.variant_id, s.slot, coalesce(x.issued, 0), coalesce(x.used, 0), coalesce(x.returned, 0),
-         coalesce(x.expired, 0), coalesce(x.blocked, 0)
-  FROM coupon.variant va
-  CROSS JOIN generate_series(0, 63) AS s(slot)
-  LEFT JOIN (
-    SELECT variant_id, (coupon.code_hash(code) & 63)::smallint AS slot, count(*) AS issued,
-           count(*) FILTER (WHERE state = 'used') AS used, count(*) FILTER (WHERE state = 'returned') AS returned,
-           count(*) FILTER (WHERE state = 'expired') AS expired, count(*) FILTER (WHERE state = 'blocked') AS blocked
-    FROM coupon.voucher GROUP BY 1, 2
-  ) x ON x.variant_id = va.variant_id AND x.slot = s.slot;
+  SELECT variant_id, (coupon.code_hash(code) & 63)::smallint, count(*),
+         count(*) FILTER (WHERE state = 'used'), count(*) FILTER (WHERE state = 'returned'),
+         count(*) FILTER (WHERE state = 'expired'), count(*) FILTER (WHERE state = 'blocked')
+  FROM coupon.voucher GROUP BY 1, 2;
   GET DIAGNOSTICS n = ROW_COUNT;
   RETURN n;
 END $$;
@@ -805,8 +788,7 @@ GRANT INSERT, UPDATE, DELETE ON coupon.partner, coupon.partner_member, coupon.of
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA coupon TO coupon_admin;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA coupon TO coupon_admin;
 GRANT EXECUTE ON PROCEDURE coupon.expire_due(integer, bigint) TO coupon_admin;
-REVOKE EXECUTE ON FUNCTION coupon.partner_review(bigint), coupon.refuse_log_change(),
-    coupon.create_counter_slots() FROM coupon_admin;
+REVOKE EXECUTE ON FUNCTION coupon.partner_review(bigint), coupon.refuse_log_change() FROM coupon_admin;
 
 -- partners: their own offers, variants, vouchers (never the secret) and reviews
 GRANT SELECT ON coupon.partner, coupon.partner_member, coupon.offer, coupon.variant,

@@ -55,6 +55,8 @@ ensure_packages() {
 build_install() {
   log "building coupon against $("$PG_CONFIG" --version) (PG_CFLAGS=$WARNINGS)"
   make -s -C "$ROOT" PG_CONFIG="$PG_CONFIG" PG_CFLAGS="$WARNINGS" >/dev/null
+  # scripts of versions this tree no longer builds must not linger
+  as_root rm -f "$("$PG_CONFIG" --sharedir)"/extension/coupon--*.sql
   as_root make -s -C "$ROOT" PG_CONFIG="$PG_CONFIG" install >/dev/null
 }
 

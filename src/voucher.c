@@ -528,8 +528,9 @@ secret_matches(const char *stored, const char *typed)
 	partner_checks \
 	"  RETURNING v.number, v.ordinal, v.offer_id, v.variant_id, v.partner_id, v.used_at)," \
 	" c AS (" \
-	"  UPDATE coupon.voucher_counter k SET used = k.used + 1 FROM u" \
-	"  WHERE k.variant_id = u.variant_id AND k.slot = $4)," \
+	"  INSERT INTO coupon.voucher_counter AS k (variant_id, slot, used)" \
+	"  SELECT variant_id, $4, 1 FROM u" \
+	"  ON CONFLICT (variant_id, slot) DO UPDATE SET used = k.used + 1)," \
 	" e AS (" \
 	"  INSERT INTO coupon.voucher_event (code, action, from_state, to_state, role_name, partner_id)" \
 	"  SELECT $1::coupon.code, 'activate', 'sold', 'used', $2, u.partner_id FROM u)" \
