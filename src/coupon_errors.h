@@ -64,4 +64,10 @@
 /* redemptions are append-only (raised in SQL) */
 #define ERRCODE_COUPON_REDEMPTION_APPEND_ONLY	MAKE_SQLSTATE('C','P','2','9','0')
 
+/* campaigns, bulk operations, import */
+#define ERRCODE_COUPON_CAMPAIGN_EXISTS			MAKE_SQLSTATE('C','P','3','0','1')	/* raised in SQL */
+#define ERRCODE_COUPON_CAMPAIGN_NOT_FOUND		MAKE_SQLSTATE('C','P','3','0','2')
+#define ERRCODE_COUPON_NO_IMPORT				MAKE_SQLSTATE('C','P','3','0','3')
+#define ERRCODE_COUPON_IMPORT_PROBLEMS			MAKE_SQLSTATE('C','P','3','0','4')
+
 #endif							/* COUPON_ERRORS_H */

@@ -18,11 +18,13 @@
  * over the eligible lines by alloc_core (largest remainder, capped at each
  * line's amount), and the eligible lines keep at least the coupon's floor.
  *
- * Limits hold under concurrency: a coupon with a usage limit counts its
- * uses and holds on its row, changed only by a guarded UPDATE (... WHERE
- * used + held < limit); a once-per-customer coupon records the customer's
- * use under a primary key; a coupon without a limit takes a shared
- * advisory lock, which coupon.set_usage_limit() waits for before it counts.
+ * Limits hold under concurrency: every coupon counts its uses and holds on
+ * its row, changed only by a guarded UPDATE (... WHERE used + held < limit
+ * when it has a limit), so a limit set later is checked against exact
+ * counts under the same row lock; a once-per-customer coupon records the
+ * customer's use under a primary key.  Each use also takes a shared
+ * advisory lock on the coupon, which coupon.set_usage_limit() of version
+ * 0.3.0 (it recounted) waits for.
  * Everything one order does is serialized by an advisory lock on the order
  * reference.
  */
@@ -487,6 +489,13 @@ refuse(Outcome *out, int errcode, const char *sqlstate, const char *reason, char
 	return false;
 }
 
+static bool
+refuse_blocked(Outcome *out, const Coupon *c)
+{
+	return refuse(out, ERRCODE_COUPON_CODE_BLOCKED, "CP202", "blocked",
+				  psprintf("code %s is blocked", c->code), NULL);
+}
+
 /*
  * Everything but the counting limits (once per customer, usage limit),
  * in the order a customer needs to hear it.  Unknown codes and codes not
@@ -519,8 +528,7 @@ check_rules(Outcome *out, const Coupon *c, const Who *w, const Order *o)
 					  psprintf("code %s is not valid", c->code),
 					  pstrdup("Check the code for typing mistakes."));
 	if (c->blocked)
-		return refuse(out, ERRCODE_COUPON_CODE_BLOCKED, "CP202", "blocked",
-					  psprintf("code %s is blocked", c->code), NULL);
+		return refuse_blocked(out, c);
 	if (c->too_early)
 		return refuse(out, ERRCODE_COUPON_CODE_NOT_YET_VALID, "CP203", "not_yet_valid",
 					  psprintf("code %s is valid from %s", c->code, c->valid_from),
@@ -804,26 +812,30 @@ static Stmt customer_use_order_stmt = STMT(
 static Stmt shared_lock_stmt = STMT(
 	"SELECT pg_advisory_xact_lock_shared(1129271888, coupon.code_hash($1::coupon.code))", 1, TEXTOID);
 
-static Stmt first_use_stmt = STMT(
-	"UPDATE coupon.shop_coupon SET first_used_at = now() WHERE code = $1::coupon.code AND first_used_at IS NULL",
-	1, TEXTOID);
-
-/* $2: uses to add, $3: holds to add; the limit is checked unless $4 */
+/*
+ * $2: uses to add, $3: holds to add; the limit, if any, is checked unless
+ * $4.  Every coupon counts its uses and holds, limited or not, so that a
+ * limit set later (coupon.set_usage_limit, coupon.bulk_modify) is a guarded
+ * UPDATE of the row like any other.
+ */
 static Stmt count_stmt = STMT(
 	"UPDATE coupon.shop_coupon SET used_count = used_count + $2, held_count = held_count + $3,"
 	"  first_used_at = CASE WHEN $2 > 0 THEN coalesce(first_used_at, now()) ELSE first_used_at END"
-	" WHERE code = $1::coupon.code AND usage_limit IS NOT NULL AND status = 'active'"
-	"   AND ($4 OR used_count + held_count < usage_limit)"
+	" WHERE code = $1::coupon.code AND status = 'active'"
+	"   AND ($4 OR usage_limit IS NULL OR used_count + held_count < usage_limit)"
 	" RETURNING used_count",
 	4, TEXTOID, INT4OID, INT4OID, BOOLOID);
+
+static Stmt blocked_stmt = STMT(
+	"SELECT status <> 'active' FROM coupon.shop_coupon WHERE code = $1::coupon.code", 1, TEXTOID);
 
 /* drops the expired holds of one coupon, giving their uses back */
 static Stmt purge_stmt = STMT(
 	"WITH h AS (DELETE FROM coupon.coupon_hold WHERE code = $1::coupon.code AND expires_at <= now()"
 	"           RETURNING order_ref),"
 	" u AS (DELETE FROM coupon.customer_use x USING h WHERE x.code = $1::coupon.code AND x.order_ref = h.order_ref),"
-	" c AS (UPDATE coupon.shop_coupon s SET held_count = s.held_count - (SELECT count(*) FROM h)"
-	"       WHERE s.code = $1::coupon.code AND s.usage_limit IS NOT NULL AND (SELECT count(*) FROM h) > 0)"
+	" c AS (UPDATE coupon.shop_coupon s SET held_count = greatest(s.held_count - (SELECT count(*) FROM h), 0)"
+	"       WHERE s.code = $1::coupon.code AND (SELECT count(*) FROM h) > 0)"
 	" SELECT count(*) FROM h",
 	1, TEXTOID);
 
@@ -886,7 +898,6 @@ take_use(const Coupon *c, const Who *w, const char *order_ref, UseKind kind)
 	}
 counted:
 
-	if (c->limited)
 	{
 		Datum		cargs[4] = {args[0],
 			Int32GetDatum(kind == USE_REDEEM ? 1 : 0),
@@ -901,13 +912,15 @@ counted:
 			stmt_exec(&purge_stmt, args, NULL, false, 0);
 			if (spi_int8(0, 1) == 0 || stmt_exec(&count_stmt, cargs, NULL, false, 0) == 0)
 			{
-				refuse_used_up(&out, c);
+				/* blocked (or archived) while this checkout ran */
+				if (stmt_exec(&blocked_stmt, args, NULL, false, 1) == 1 && spi_bool(0, 1))
+					refuse_blocked(&out, c);
+				else
+					refuse_used_up(&out, c);
 				raise_refusal(&out);
 			}
 		}
 	}
-	else if (kind == USE_REDEEM && !c->first_used)
-		stmt_exec(&first_use_stmt, args, NULL, false, 0);
 	return own_hold;
 }
 
@@ -1109,9 +1122,10 @@ static Stmt release_stmt = STMT(
 	"  RETURNING h.code),"
 	" b AS (SELECT code, 1 AS used, 0 AS held FROM r UNION ALL SELECT code, 0, 1 FROM h),"
 	" c AS ("
-	"  UPDATE coupon.shop_coupon s SET used_count = s.used_count - t.used, held_count = s.held_count - t.held"
+	"  UPDATE coupon.shop_coupon s SET used_count = greatest(s.used_count - t.used, 0),"
+	"         held_count = greatest(s.held_count - t.held, 0)"
 	"  FROM (SELECT code, sum(used)::int AS used, sum(held)::int AS held FROM b GROUP BY code) t"
-	"  WHERE s.code = t.code AND s.usage_limit IS NOT NULL),"
+	"  WHERE s.code = t.code),"
 	" u AS ("
 	"  DELETE FROM coupon.customer_use x USING b WHERE x.code = b.code AND x.order_ref = $1)"
 	" SELECT count(*)::int FROM b",
@@ -1152,9 +1166,9 @@ static Stmt expire_holds_stmt = STMT(
 	"WITH h AS (DELETE FROM coupon.coupon_hold WHERE expires_at <= now() RETURNING code, order_ref),"
 	" u AS (DELETE FROM coupon.customer_use x USING h WHERE x.code = h.code AND x.order_ref = h.order_ref),"
 	" c AS ("
-	"  UPDATE coupon.shop_coupon s SET held_count = s.held_count - t.n"
+	"  UPDATE coupon.shop_coupon s SET held_count = greatest(s.held_count - t.n, 0)"
 	"  FROM (SELECT code, count(*)::int AS n FROM h GROUP BY code) t"
-	"  WHERE s.code = t.code AND s.usage_limit IS NOT NULL)"
+	"  WHERE s.code = t.code)"
 	" SELECT count(*) FROM h",
 	0, InvalidOid);
 
