@@ -36,7 +36,8 @@ endif
 REGRESS     = code_type check_symbol generate fuzz_code vouchers allocate
 REGRESS_OPTS = --load-extension=coupon
 ISOLATION   = code_unique_race voucher_activate_race voucher_refund_race voucher_expire_race \
-              coupon_limit_race coupon_once_race coupon_release_race coupon_set_limit_race
+              coupon_limit_race coupon_once_race coupon_release_race coupon_set_limit_race \
+              bulk_race
 ISOLATION_OPTS = --inputdir=test/isolation --load-extension=coupon
 
 EXTRA_CLEAN = results/ regression.diffs regression.out output_iso/ \

@@ -334,14 +334,24 @@ BEGIN
   IF import_begin.properties IS NULL OR jsonb_typeof(import_begin.properties) <> 'object' THEN
     RAISE EXCEPTION 'properties are a JSON object of coupon columns' USING ERRCODE = '22023';
   END IF;
-  IF pg_catalog.pg_my_temp_schema() <> 0 THEN
-    DROP TABLE IF EXISTS pg_temp.coupon_import, pg_temp.coupon_import_job, pg_temp.coupon_import_problem;
+  -- a new import replaces the session's previous one
+  IF pg_catalog.to_regclass('pg_temp.coupon_import') IS NOT NULL THEN
+    DROP TABLE pg_temp.coupon_import;
+  END IF;
+  IF pg_catalog.to_regclass('pg_temp.coupon_import_job') IS NOT NULL THEN
+    DROP TABLE pg_temp.coupon_import_job;
+  END IF;
+  IF pg_catalog.to_regclass('pg_temp.coupon_import_problem') IS NOT NULL THEN
+    DROP TABLE pg_temp.coupon_import_problem;
   END IF;
   CREATE TEMP TABLE coupon_import (line_no bigint GENERATED ALWAYS AS IDENTITY, raw text);
   CREATE TEMP TABLE coupon_import_job AS
     SELECT import_begin.properties AS properties, import_begin.campaign_id AS campaign_id;
   CREATE TEMP TABLE coupon_import_problem (line_no bigint, raw text, code text, reason text);
-  RETURN 'now load the lines, e.g. \copy coupon_import (raw) FROM ''codes.txt'', then SELECT coupon.import_finish()';
+  -- CSV with a delimiter and a quote that never occur in text: every line
+  -- arrives as it is, tabs and backslashes included
+  RETURN 'now load the lines: \copy coupon_import (raw) FROM ''codes.txt'' WITH (FORMAT csv, DELIMITER E''\x01'', QUOTE E''\x02'')'
+         ' then SELECT coupon.import_finish()';
 END $$;
 COMMENT ON FUNCTION coupon.import_begin(jsonb, bigint) IS
     'starts an import in this session: a temporary table coupon_import (raw) to COPY the lines of a TXT file into, one code per line, and the properties every imported coupon gets';

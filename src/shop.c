@@ -1239,14 +1239,20 @@ getcol(HeapTuple t, TupleDesc d, const char *name, bool *isnull)
 static void
 validate_rules(HeapTuple t, TupleDesc d, const char *code)
 {
-	bool		isnull;
-	char	   *kind = DatumGetCString(DirectFunctionCall1(enum_out, getcol(t, d, "kind", &isnull)));
-	Datum		minor = getcol(t, d, "minor_unit", &isnull);
-	Datum		value = getcol(t, d, "value", &isnull);
+	bool		isnull, no_kind, no_minor, no_value;
+	Datum		kind_d = getcol(t, d, "kind", &no_kind);
+	Datum		minor = getcol(t, d, "minor_unit", &no_minor);
+	Datum		value = getcol(t, d, "value", &no_value);
 	bool		no_max;
 	Datum		max = getcol(t, d, "max_discount", &no_max);
 	const char *amounts[] = {"min_order", "order_floor", "max_discount", NULL};
+	char	   *kind;
 	int			i;
+
+	/* a missing kind, value or minor unit is refused by NOT NULL after this trigger */
+	if (no_kind || no_minor || no_value)
+		return;
+	kind = DatumGetCString(DirectFunctionCall1(enum_out, kind_d));
 
 	if (strcmp(kind, "percent") == 0)
 	{
@@ -1328,8 +1334,12 @@ shop_guard_coupon(PG_FUNCTION_ARGS)
 
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 	{
+		Datum		c;
+
 		new = td->tg_trigtuple;
-		validate_rules(new, desc, code_to_cstring(DatumGetCodeP(column(new, desc, "code", &isnull))));
+		c = column(new, desc, "code", &isnull);
+		if (!isnull)			/* else NOT NULL refuses the row */
+			validate_rules(new, desc, code_to_cstring(DatumGetCodeP(c)));
 		return PointerGetDatum(new);
 	}
 
@@ -1351,6 +1361,9 @@ shop_guard_coupon(PG_FUNCTION_ARGS)
 	}
 
 	new = td->tg_newtuple;
+	(void) column(new, desc, "code", &isnull);
+	if (isnull)
+		return PointerGetDatum(new);	/* NOT NULL refuses it */
 	if (!sent_null || !used_null)
 	{
 		int			i;
@@ -1392,7 +1405,7 @@ shop_guard_coupon(PG_FUNCTION_ARGS)
 			int32		used = DatumGetInt32(column(new, desc, "used_count", &n1));
 			int32		held = DatumGetInt32(column(new, desc, "held_count", &n2));
 
-			if (DatumGetInt32(limit) < used + held)
+			if (!n1 && !n2 && DatumGetInt32(limit) < used + held)
 				ereport(ERROR,
 						(errcode(ERRCODE_COUPON_LIMIT_BELOW_USES),
 						 errmsg("the usage limit of coupon %s cannot be %d: it was used %d times so far",
