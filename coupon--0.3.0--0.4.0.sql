@@ -49,22 +49,33 @@ COMMENT ON TABLE coupon.campaign_counter IS
 
 SELECT pg_catalog.pg_extension_config_dump('coupon.campaign', '');
 SELECT pg_catalog.pg_extension_config_dump('coupon.campaign_id_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('coupon.campaign_counter', '');
+-- campaign_counter is not dumped: it is derived, and the triggers below
+-- rebuild it while pg_restore loads the coupons and redemptions (in
+-- whatever order); after a restore with --disable-triggers, run
+-- coupon.recount_campaigns()
 
 -- counting coupons: what a set of rows adds to (sign 1) or takes from (-1) the counters
 CREATE FUNCTION coupon.count_coupons() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    INSERT INTO coupon.campaign_counter AS k (campaign_id, slot, coupons, archived, sent, used)
-    SELECT campaign_id, (coupon.code_hash(code) & 63)::smallint,
-           count(*) FILTER (WHERE archived_at IS NULL), count(*) FILTER (WHERE archived_at IS NOT NULL),
-           count(*) FILTER (WHERE sent_at IS NOT NULL), count(*) FILTER (WHERE first_used_at IS NOT NULL)
-    FROM new_rows WHERE campaign_id IS NOT NULL
+    -- a used coupon may arrive after its redemptions (pg_restore loads the
+    -- tables in any order): they are counted with it
+    INSERT INTO coupon.campaign_counter AS k (campaign_id, slot, coupons, archived, sent, used, redemptions, discount)
+    SELECT n.campaign_id, (coupon.code_hash(n.code) & 63)::smallint,
+           count(*) FILTER (WHERE n.archived_at IS NULL), count(*) FILTER (WHERE n.archived_at IS NOT NULL),
+           count(*) FILTER (WHERE n.sent_at IS NOT NULL), count(*) FILTER (WHERE n.first_used_at IS NOT NULL),
+           coalesce(sum(r.n), 0), coalesce(sum(r.d), 0)
+    FROM new_rows n
+    LEFT JOIN LATERAL (SELECT count(*) AS n, sum(d.discount + d.delivery_discount + d.payment_discount) AS d
+                       FROM coupon.redemption d
+                       WHERE n.first_used_at IS NOT NULL AND d.code = n.code AND d.released_at IS NULL) r ON true
+    WHERE n.campaign_id IS NOT NULL
     GROUP BY 1, 2 ORDER BY 1, 2
     ON CONFLICT (campaign_id, slot) DO UPDATE
       SET coupons = k.coupons + EXCLUDED.coupons, archived = k.archived + EXCLUDED.archived,
-          sent = k.sent + EXCLUDED.sent, used = k.used + EXCLUDED.used;
+          sent = k.sent + EXCLUDED.sent, used = k.used + EXCLUDED.used,
+          redemptions = k.redemptions + EXCLUDED.redemptions, discount = k.discount + EXCLUDED.discount;
   ELSIF TG_OP = 'DELETE' THEN
     INSERT INTO coupon.campaign_counter AS k (campaign_id, slot, coupons, archived, sent, used)
     SELECT campaign_id, (coupon.code_hash(code) & 63)::smallint,

@@ -43,3 +43,14 @@ SELECT coupon.send('DUMP20');
 SELECT coupon.redeem('DUMP20', 'dump-customer', 'DUMP-ORDER-1',
                      '{"lines": [{"sku": "A", "price": 189.99}, {"sku": "B", "price": 59.99, "quantity": 3}]}');
 SELECT coupon.hold('DUMP20', NULL, 'DUMP-CART-2', '{"lines": [{"price": 50}]}', 60);
+
+-- campaigns: generated coupons, one used, one archived after it was sent,
+-- an offer in the campaign
+SELECT coupon.create_campaign('Dump campaign', 'kept by pg_dump') AS dc \gset
+SELECT coupon.generate_coupons(:dc, 50, '{"kind": "fixed", "value": 5}');
+SELECT * FROM coupon.bulk_attach(:dc, codes => ARRAY['DUMP20']::coupon.code[]);
+SELECT coupon.set_offer_campaign(:o, :dc);
+SELECT coupon.create_coupon('fixed', 5, code => 'DUMPSENT');
+SELECT * FROM coupon.bulk_attach(:dc, codes => ARRAY['DUMPSENT']::coupon.code[]);
+SELECT coupon.send('DUMPSENT', ARRAY['dump-customer']);
+SELECT * FROM coupon.bulk_delete(codes => ARRAY['DUMPSENT']::coupon.code[]);
