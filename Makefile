@@ -14,7 +14,7 @@ MODULE_big  = coupon
 CORE_OBJS   = src/code_pack.o src/check_symbol.o src/gen_core.o src/alloc_core.o
 OBJS        = src/coupon.o src/code_type.o src/check_fn.o src/generate.o \
               src/caller.o src/spi_util.o src/attempts.o src/voucher.o src/cron.o \
-              src/allocate.o src/shop.o src/numeric_units.o src/bulk.o \
+              src/allocate.o src/shop.o src/numeric_units.o src/bulk.o src/campaign_counter.o \
               $(CORE_OBJS)
 
 # The install script of the newest version is the first version's script

@@ -54,77 +54,14 @@ SELECT pg_catalog.pg_extension_config_dump('coupon.campaign_id_seq', '');
 -- whatever order); after a restore with --disable-triggers, run
 -- coupon.recount_campaigns()
 
--- counting coupons: what a set of rows adds to (sign 1) or takes from (-1) the counters
+-- The triggers (C, campaign_counter.c) read the statement's transition
+-- tables and write one upsert per campaign and slot whose figures changed;
+-- an update that changes nothing counted (a checkout's uses and holds)
+-- writes nothing.
 CREATE FUNCTION coupon.count_coupons() RETURNS trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-  IF TG_OP = 'INSERT' THEN
-    -- a used coupon may arrive after its redemptions (pg_restore loads the
-    -- tables in any order): they are counted with it
-    INSERT INTO coupon.campaign_counter AS k (campaign_id, slot, coupons, archived, sent, used, redemptions, discount)
-    SELECT n.campaign_id, (coupon.code_hash(n.code) & 63)::smallint,
-           count(*) FILTER (WHERE n.archived_at IS NULL), count(*) FILTER (WHERE n.archived_at IS NOT NULL),
-           count(*) FILTER (WHERE n.sent_at IS NOT NULL), count(*) FILTER (WHERE n.first_used_at IS NOT NULL),
-           coalesce(sum(r.n), 0), coalesce(sum(r.d), 0)
-    FROM new_rows n
-    LEFT JOIN LATERAL (SELECT count(*) AS n, sum(d.discount + d.delivery_discount + d.payment_discount) AS d
-                       FROM coupon.redemption d
-                       WHERE n.first_used_at IS NOT NULL AND d.code = n.code AND d.released_at IS NULL) r ON true
-    WHERE n.campaign_id IS NOT NULL
-    GROUP BY 1, 2 ORDER BY 1, 2
-    ON CONFLICT (campaign_id, slot) DO UPDATE
-      SET coupons = k.coupons + EXCLUDED.coupons, archived = k.archived + EXCLUDED.archived,
-          sent = k.sent + EXCLUDED.sent, used = k.used + EXCLUDED.used,
-          redemptions = k.redemptions + EXCLUDED.redemptions, discount = k.discount + EXCLUDED.discount;
-  ELSIF TG_OP = 'DELETE' THEN
-    INSERT INTO coupon.campaign_counter AS k (campaign_id, slot, coupons, archived, sent, used)
-    SELECT campaign_id, (coupon.code_hash(code) & 63)::smallint,
-           -count(*) FILTER (WHERE archived_at IS NULL), -count(*) FILTER (WHERE archived_at IS NOT NULL),
-           -count(*) FILTER (WHERE sent_at IS NOT NULL), -count(*) FILTER (WHERE first_used_at IS NOT NULL)
-    FROM old_rows WHERE campaign_id IS NOT NULL
-    GROUP BY 1, 2 ORDER BY 1, 2
-    ON CONFLICT (campaign_id, slot) DO UPDATE
-      SET coupons = k.coupons + EXCLUDED.coupons, archived = k.archived + EXCLUDED.archived,
-          sent = k.sent + EXCLUDED.sent, used = k.used + EXCLUDED.used;
-  ELSE
-    -- what the new rows count minus what the old ones counted; a coupon that
-    -- changes campaign takes its redemptions along
-    INSERT INTO coupon.campaign_counter AS k (campaign_id, slot, coupons, archived, sent, used, redemptions, discount)
-    SELECT campaign_id, slot, sum(coupons), sum(archived), sum(sent), sum(used), sum(redemptions), sum(discount)
-    FROM (
-      SELECT n.campaign_id, (coupon.code_hash(n.code) & 63)::smallint AS slot,
-             (n.archived_at IS NULL)::int AS coupons, (n.archived_at IS NOT NULL)::int AS archived,
-             (n.sent_at IS NOT NULL)::int AS sent, (n.first_used_at IS NOT NULL)::int AS used,
-             0::bigint AS redemptions, 0::numeric AS discount
-      FROM new_rows n WHERE n.campaign_id IS NOT NULL
-      UNION ALL
-      SELECT o.campaign_id, (coupon.code_hash(o.code) & 63)::smallint,
-             -(o.archived_at IS NULL)::int, -(o.archived_at IS NOT NULL)::int,
-             -(o.sent_at IS NOT NULL)::int, -(o.first_used_at IS NOT NULL)::int, 0, 0
-      FROM old_rows o WHERE o.campaign_id IS NOT NULL
-      UNION ALL
-      SELECT m.campaign_id, (coupon.code_hash(m.code) & 63)::smallint, 0, 0, 0, 0, m.sign * r.n, m.sign * r.d
-      FROM (SELECT n.code, n.campaign_id, 1 AS sign FROM new_rows n JOIN old_rows o USING (code)
-            WHERE n.campaign_id IS DISTINCT FROM o.campaign_id AND n.campaign_id IS NOT NULL
-            UNION ALL
-            SELECT o.code, o.campaign_id, -1 FROM new_rows n JOIN old_rows o USING (code)
-            WHERE n.campaign_id IS DISTINCT FROM o.campaign_id AND o.campaign_id IS NOT NULL) m,
-           LATERAL (SELECT count(*) AS n,
-                           coalesce(sum(d.discount + d.delivery_discount + d.payment_discount), 0) AS d
-                    FROM coupon.redemption d WHERE d.code = m.code AND d.released_at IS NULL) r
-    ) x
-    GROUP BY campaign_id, slot
-    HAVING sum(coupons) <> 0 OR sum(archived) <> 0 OR sum(sent) <> 0 OR sum(used) <> 0
-        OR sum(redemptions) <> 0 OR sum(discount) <> 0
-    ORDER BY 1, 2
-    ON CONFLICT (campaign_id, slot) DO UPDATE
-      SET coupons = k.coupons + EXCLUDED.coupons, archived = k.archived + EXCLUDED.archived,
-          sent = k.sent + EXCLUDED.sent, used = k.used + EXCLUDED.used,
-          redemptions = k.redemptions + EXCLUDED.redemptions, discount = k.discount + EXCLUDED.discount;
-  END IF;
-  RETURN NULL;
-END $$;
-COMMENT ON FUNCTION coupon.count_coupons() IS 'statement trigger: keeps coupon.campaign_counter exact for coupons';
+    AS 'MODULE_PATHNAME', 'campaign_count_coupons' LANGUAGE C;
+COMMENT ON FUNCTION coupon.count_coupons() IS
+    'statement trigger on coupon.shop_coupon: keeps coupon.campaign_counter exact (a used coupon that arrives or moves brings its redemptions)';
 
 CREATE TRIGGER shop_coupon_count_insert AFTER INSERT ON coupon.shop_coupon
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION coupon.count_coupons();
@@ -133,41 +70,15 @@ CREATE TRIGGER shop_coupon_count_update AFTER UPDATE ON coupon.shop_coupon
 CREATE TRIGGER shop_coupon_count_delete AFTER DELETE ON coupon.shop_coupon
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION coupon.count_coupons();
 
-CREATE FUNCTION coupon.count_redemptions_insert() RETURNS trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-  INSERT INTO coupon.campaign_counter AS k (campaign_id, slot, redemptions, discount)
-  SELECT s.campaign_id, (coupon.code_hash(s.code) & 63)::smallint, count(*),
-         sum(n.discount + n.delivery_discount + n.payment_discount)
-  FROM new_rows n JOIN coupon.shop_coupon s ON s.code = n.code
-  WHERE s.campaign_id IS NOT NULL AND n.released_at IS NULL
-  GROUP BY 1, 2 ORDER BY 1, 2
-  ON CONFLICT (campaign_id, slot) DO UPDATE
-    SET redemptions = k.redemptions + EXCLUDED.redemptions, discount = k.discount + EXCLUDED.discount;
-  RETURN NULL;
-END $$;
-COMMENT ON FUNCTION coupon.count_redemptions_insert() IS 'statement trigger: counts new redemptions for their campaign';
-
-CREATE FUNCTION coupon.count_releases() RETURNS trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-  INSERT INTO coupon.campaign_counter AS k (campaign_id, slot, redemptions, discount)
-  SELECT s.campaign_id, (coupon.code_hash(s.code) & 63)::smallint, -count(*),
-         -sum(n.discount + n.delivery_discount + n.payment_discount)
-  FROM new_rows n JOIN old_rows o USING (code, redemption_id)
-  JOIN coupon.shop_coupon s ON s.code = n.code
-  WHERE s.campaign_id IS NOT NULL AND o.released_at IS NULL AND n.released_at IS NOT NULL
-  GROUP BY 1, 2 ORDER BY 1, 2
-  ON CONFLICT (campaign_id, slot) DO UPDATE
-    SET redemptions = k.redemptions + EXCLUDED.redemptions, discount = k.discount + EXCLUDED.discount;
-  RETURN NULL;
-END $$;
-COMMENT ON FUNCTION coupon.count_releases() IS 'statement trigger: takes released redemptions off their campaign''s figures';
+CREATE FUNCTION coupon.count_redemptions() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'campaign_count_redemptions' LANGUAGE C;
+COMMENT ON FUNCTION coupon.count_redemptions() IS
+    'statement trigger on coupon.redemption: counts a redemption, while it is not released, in its coupon''s campaign';
 
 CREATE TRIGGER redemption_count_insert AFTER INSERT ON coupon.redemption
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION coupon.count_redemptions_insert();
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION coupon.count_redemptions();
 CREATE TRIGGER redemption_count_release AFTER UPDATE ON coupon.redemption
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION coupon.count_releases();
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION coupon.count_redemptions();
 
 CREATE FUNCTION coupon.recount_campaigns() RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -546,7 +457,7 @@ COMMENT ON VIEW coupon.offer_demographics IS
 REVOKE ALL ON coupon.campaign, coupon.campaign_counter FROM PUBLIC;
 REVOKE ALL ON SEQUENCE coupon.campaign_id_seq FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION
-    coupon.count_coupons(), coupon.count_redemptions_insert(), coupon.count_releases(),
+    coupon.count_coupons(), coupon.count_redemptions(),
     coupon.recount_campaigns(), coupon.create_campaign(text, text), coupon.set_offer_campaign(bigint, bigint),
     coupon.generate_coupons(bigint, bigint, jsonb, text, boolean),
     coupon.bulk_status(coupon.coupon_status, bigint, coupon.code[], jsonb),

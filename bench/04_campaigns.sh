@@ -26,8 +26,10 @@
 #              joined to coupon.redemption: the claim is "milliseconds, not
 #              a scan" (information); each timing is the second execution in
 #              its session, best of 3.  The analysts' views
-#              voucher_activity_daily, activation_delay and offer_demographics
-#              for one offer are plain timings (information).
+#              voucher_activity_daily and activation_delay for one offer are
+#              plain timings (second execution, best of 2), offer_demographics
+#              for one offer a single execution (it groups every voucher).
+#              Both reports are then compared row by row with their GROUP BY.
 #
 # Fairness: the sides of each comparison alternate (A B B A over two
 # rounds; the best of each side is reported) and every timed run starts
@@ -247,7 +249,7 @@ printf '  %-64s %s\n' "  import summary" "$c4summary"
 
 log "bench 04: filling $C4V vouchers, $C4CUST customers, $C4SC coupons, $C4R redemptions"
 c4fill_started=$(date +%s)
-psql_q <<SQL
+psql_q >/dev/null <<SQL
 CREATE TABLE c4_offer (k int PRIMARY KEY, offer_id bigint, partner_id bigint,
                        variant1 bigint, variant2 bigint);
 DO \$\$
@@ -308,7 +310,7 @@ CROSS JOIN LATERAL (
 SQL
 done
 c4fill_v=$(date +%s)
-psql_q <<SQL
+psql_q >/dev/null <<SQL
 UPDATE coupon.offer o SET last_ordinal = ($C4V - 1 - c.k) / $C4OFFERS + 1
 FROM c4_offer c WHERE c.offer_id = o.offer_id AND c.k < $C4V;
 -- the first 10 offers in the first campaign of the statistics
@@ -408,7 +410,7 @@ c4q_delay="SELECT * FROM coupon.activation_delay WHERE offer_id = $C4X"
 c4q_demo="SELECT * FROM coupon.offer_demographics WHERE offer_id = $C4X"
 c4st_daily=$(best_of 2 ms -c "$c4q_daily" -c "$c4q_daily")
 c4st_delay=$(best_of 2 ms -c "$c4q_delay" -c "$c4q_delay")
-c4st_demo=$(best_of 2 ms -c "$c4q_demo" -c "$c4q_demo")
+c4st_demo=$(ms -c "$c4q_demo")       # once: it groups every voucher (see the report)
 
 c4diff_offers=$(c4q -c "SELECT count(*) FROM (($c4offer_ours EXCEPT ALL $c4offer_base_all)
                                               UNION ALL ($c4offer_base_all EXCEPT ALL $c4offer_ours)) d")
@@ -423,12 +425,13 @@ read -r c4nv c4ns c4nr <<<"$c4tables"
 report_header
 c4_report4 "offer_report, all $c4n_offers offers vs GROUP BY over $c4nv vouchers" "$c4st_offers" "$c4st_offers_b" "(information: ms, not a scan)"
 c4_report4 "offer_report, one offer vs GROUP BY of its vouchers (index)" "$c4st_one" "$c4st_one_b" "(information: ms, not a scan)"
-c4_report4 "campaign_report, $c4n_camps campaigns vs GROUP BY $c4ns coupons, $c4nr redemptions" "$c4st_camp" "$c4st_camp_b" "(information: ms, not a scan)"
+c4_report4 "campaign_report, $c4n_camps campaigns vs GROUP BY coupons, redemptions" "$c4st_camp" "$c4st_camp_b" "(information: ms, not a scan)"
 printf '  %-64s %s\n' "counters equal a recount: offer_report" "$([ "$c4diff_offers" -eq 0 ] && echo yes || echo "no ($c4diff_offers rows differ)")"
 printf '  %-64s %s\n' "counters equal a recount: campaign_report" "$([ "$c4diff_camps" -eq 0 ] && echo yes || echo "no ($c4diff_camps rows differ)")"
 c4_info "voucher_activity_daily, one offer of $((C4V / C4OFFERS)) vouchers" "$c4st_daily" "(information)"
 c4_info "activation_delay, one offer" "$c4st_delay" "(information)"
 c4_info "offer_demographics, one offer" "$c4st_demo" "(information)"
+printf '  %-64s %s\n' "tables" "$c4nv vouchers, $c4ns coupons, $c4nr redemptions"
 printf '  %-64s %s\n' "bench 04 took" "$(( $(date +%s) - c4_started )) s (statistics fill $((c4fill_done - c4fill_started)) s)"
 
 psql_q -c "DROP TABLE c4_offer, c4_campaign"

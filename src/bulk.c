@@ -290,7 +290,7 @@ require_campaign(int64 campaign_id)
 	Datum		arg = Int64GetDatum(campaign_id);
 	Oid			type = INT8OID;
 
-	SPI_execute_with_args("SELECT 1 FROM coupon.campaign WHERE campaign_id = $1", 1, &type, &arg, NULL, true, 1);
+	SPI_execute_with_args("SELECT 1 FROM coupon.campaign WHERE campaign_id = $1", 1, &type, &arg, NULL, false, 1);
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_COUPON_CAMPAIGN_NOT_FOUND),
