@@ -211,6 +211,37 @@ choose(BulkQuery *q, StringInfo where, FunctionCallInfo fcinfo, int campaign_arg
 		appendStringInfoString(where, " AND s.archived_at IS NULL");
 }
 
+/*
+ * SPI_execute_with_args, but an error raised inside (a rule the change
+ * breaks, a cancel) reaches the caller without the generated statement as
+ * its context: the message says what is wrong, the SQL text does not help.
+ */
+static int
+run(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls, bool read_only)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int			rc = 0;
+
+	PG_TRY();
+	{
+		rc = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, 0);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(cxt);
+		e = CopyErrorData();
+		FlushErrorState();
+		e->context = NULL;
+		e->internalquery = NULL;
+		e->internalpos = 0;
+		ReThrowError(e);
+	}
+	PG_END_TRY();
+	return rc;
+}
+
 /* runs q and returns its (outcome, reason, coupons) rows with coupons > 0 */
 static void
 report(FunctionCallInfo fcinfo, BulkQuery *q)
@@ -221,7 +252,7 @@ report(FunctionCallInfo fcinfo, BulkQuery *q)
 	MemoryContext per_query = ((ReturnSetInfo *) fcinfo->resultinfo)->econtext->ecxt_per_query_memory;
 
 	srf_materialize(fcinfo, &store, &tupdesc);
-	if (SPI_execute_with_args(q->sql.data, q->nargs, q->types, q->values, q->nulls, false, 0) < 0)
+	if (run(q->sql.data, q->nargs, q->types, q->values, q->nulls, false) < 0)
 		elog(ERROR, "bulk operation failed: %s", q->sql.data);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -361,7 +392,7 @@ bulk_generate(PG_FUNCTION_ARGS)
 		values[2] = PointerGetDatum(pattern);
 		values[3] = BoolGetDatum(check);
 		values[4] = JsonbPGetDatum(props);
-		if (SPI_execute_with_args(sql.data, 5, types, values, NULL, false, 0) != SPI_OK_INSERT)
+		if (run(sql.data, 5, types, values, NULL, false) != SPI_OK_INSERT)
 			elog(ERROR, "coupon.generate_coupons: insert failed");
 		made += (int64) SPI_processed;
 		if (SPI_processed == 0 && ++tries > 10)
@@ -696,7 +727,7 @@ import_finish(PG_FUNCTION_ARGS)
 		Datum		values[2] = {Int64GetDatum(campaign_id), JsonbPGetDatum(props)};
 		char		nulls[3] = {campaign_null ? 'n' : ' ', ' ', '\0'};
 
-		if (SPI_execute_with_args(sql.data, 2, types, values, nulls, false, 0) != SPI_OK_SELECT)
+		if (run(sql.data, 2, types, values, nulls, false) != SPI_OK_SELECT)
 			elog(ERROR, "coupon.import_finish: import failed");
 		lines = spi_int8(0, 1);
 		blank = spi_int8(0, 2);
@@ -739,7 +770,7 @@ import_finish(PG_FUNCTION_ARGS)
 			Datum		values[2] = {Int64GetDatum(campaign_id), JsonbPGetDatum(props)};
 			char		nulls[3] = {campaign_null ? 'n' : ' ', ' ', '\0'};
 
-			SPI_execute_with_args(sql.data, 2, types, values, nulls, false, 0);
+			run(sql.data, 2, types, values, nulls, false);
 			imported = spi_int8(0, 3);
 			existing = spi_int8(0, 6);
 		}

@@ -12,6 +12,12 @@
  * uses and holds of a checkout) writes nothing, so checkouts do not pay for
  * the figures; a generation of 50,000 coupons writes at most 64 rows.
  *
+ * A statement of more than BULK_ROWS rows (a generation, an import, a bulk
+ * operation) writes its figures to one extra row per campaign, slot
+ * BULK_SLOT, instead of the 64 hashed ones: it then holds no lock that a
+ * checkout of the same campaign needs until it commits, and checkouts go on
+ * while it runs.  The reports add up all the slots of a campaign.
+ *
  * Redemptions count in the campaign of their coupon.  A used coupon that
  * arrives or leaves (pg_restore loads the tables in any order, a coupon
  * moves to another campaign) brings or takes its redemptions along.
@@ -33,6 +39,9 @@
 #include "code_type.h"
 #include "spi_util.h"
 #include "voucher.h"
+
+#define BULK_ROWS	64
+#define BULK_SLOT	VOUCHER_SLOTS	/* 64: after the hashed slots 0..63 */
 
 typedef struct CounterKey
 {
@@ -191,7 +200,7 @@ typedef struct CouponRow
 } CouponRow;
 
 static void
-read_coupon(TupleTableSlot *slot, const CouponCols *c, CouponRow *r)
+read_coupon(TupleTableSlot *slot, const CouponCols *c, CouponRow *r, bool bulk)
 {
 	bool		isnull;
 	Datum		d;
@@ -207,7 +216,7 @@ read_coupon(TupleTableSlot *slot, const CouponCols *c, CouponRow *r)
 	r->used = !isnull;
 	d = slot_getattr(slot, c->code, &isnull);
 	r->raw = isnull ? NULL : (struct varlena *) PG_DETOAST_DATUM_COPY(d);
-	r->slot = r->raw ? voucher_slot(r->raw) : 0;
+	r->slot = bulk ? BULK_SLOT : r->raw ? voucher_slot(r->raw) : 0;
 }
 
 /* what a row counts, with sign +1 (it arrives) or -1 (it leaves) */
@@ -257,10 +266,13 @@ campaign_count_coupons(PG_FUNCTION_ARGS)
 	TupleTableSlot *olds = NULL, *news = NULL;
 	MemoryContext work, old, rowcxt;
 	HTAB	   *h;
+	bool		bulk;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
 		!TRIGGER_FIRED_AFTER(td->tg_event))
 		elog(ERROR, "coupon.count_coupons() must be an AFTER ... FOR EACH STATEMENT trigger");
+	bulk = (td->tg_oldtable && tuplestore_tuple_count(td->tg_oldtable) > BULK_ROWS) ||
+		(td->tg_newtable && tuplestore_tuple_count(td->tg_newtable) > BULK_ROWS);
 	desc = RelationGetDescr(td->tg_relation);
 	c.code = attnum(desc, "code");
 	c.campaign = attnum(desc, "campaign_id");
@@ -304,9 +316,9 @@ campaign_count_coupons(PG_FUNCTION_ARGS)
 			break;
 		outer = MemoryContextSwitchTo(rowcxt);
 		if (have_old)
-			read_coupon(olds, &c, &o);
+			read_coupon(olds, &c, &o, bulk);
 		if (have_new)
-			read_coupon(news, &c, &n);
+			read_coupon(news, &c, &n, bulk);
 		stays = have_old && have_new && same_code(&o, &n) && o.in_campaign == n.in_campaign &&
 			o.campaign_id == n.campaign_id;
 		if (stays && o.archived == n.archived && o.sent == n.sent && o.used == n.used)
@@ -342,7 +354,7 @@ typedef struct RedemptionCols
 
 /* adds (sign +1) or takes away (-1) one redemption in its coupon's campaign */
 static void
-count_redemption(HTAB *h, TupleTableSlot *slot, const RedemptionCols *c, int sign)
+count_redemption(HTAB *h, TupleTableSlot *slot, const RedemptionCols *c, int sign, bool bulk)
 {
 	bool		isnull, n1, n2, n3;
 	Datum		code = slot_getattr(slot, c->code, &isnull);
@@ -359,7 +371,7 @@ count_redemption(HTAB *h, TupleTableSlot *slot, const RedemptionCols *c, int sig
 		SPI_freetuptable(SPI_tuptable);
 		return;
 	}
-	d = delta(h, spi_int8(0, 1), voucher_slot(raw));
+	d = delta(h, spi_int8(0, 1), bulk ? BULK_SLOT : voucher_slot(raw));
 	SPI_freetuptable(SPI_tuptable);
 	d->redemptions += sign;
 	amount = slot_getattr(slot, c->discount, &n1);
@@ -386,10 +398,13 @@ campaign_count_redemptions(PG_FUNCTION_ARGS)
 	TupleTableSlot *olds = NULL, *news = NULL;
 	MemoryContext work, old, rowcxt;
 	HTAB	   *h;
+	bool		bulk;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
 		!TRIGGER_FIRED_AFTER(td->tg_event))
 		elog(ERROR, "coupon.count_redemptions() must be an AFTER ... FOR EACH STATEMENT trigger");
+	bulk = (td->tg_oldtable && tuplestore_tuple_count(td->tg_oldtable) > BULK_ROWS) ||
+		(td->tg_newtable && tuplestore_tuple_count(td->tg_newtable) > BULK_ROWS);
 	desc = RelationGetDescr(td->tg_relation);
 	c.code = attnum(desc, "code");
 	c.released = attnum(desc, "released_at");
@@ -436,9 +451,9 @@ campaign_count_redemptions(PG_FUNCTION_ARGS)
 			new_counts = isnull;
 		}
 		if (old_counts && !new_counts)
-			count_redemption(h, olds, &c, -1);
+			count_redemption(h, olds, &c, -1, bulk);
 		else if (new_counts && !old_counts)
-			count_redemption(h, news, &c, +1);
+			count_redemption(h, news, &c, +1, bulk);
 		MemoryContextSwitchTo(outer);
 		MemoryContextReset(rowcxt);
 		CHECK_FOR_INTERRUPTS();

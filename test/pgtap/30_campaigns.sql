@@ -3,7 +3,7 @@
 -- attach; the TXT import with its per-line report; CSV and XML export; the
 -- campaign figures against a full recount.
 BEGIN;
-SELECT plan(65);
+SELECT plan(66);
 \set QUIET on
 \set basket '{"lines": [{"sku": "A", "price": 100.00, "quantity": 1}]}'
 
@@ -185,6 +185,16 @@ SELECT results_eq(format($$SELECT code::text, status::text, redemptions, discoun
 SELECT is((xpath('count(/campaign/coupon)', coupon.campaign_xml(:autumn)))[1]::text::int, 4, 'the XML export has every coupon of the campaign (1 attached, 3 imported)');
 SELECT is((xpath(format('/campaign/coupon[@code="%s"]/discount_given/text()', :'u1'), coupon.campaign_xml(:autumn)))[1]::text,
           '15.00', 'with its usage');
+
+-- ---------------------------------------------------------------- an administrator's own statements
+CREATE ROLE tap_campaign_admin IN ROLE coupon_admin;
+SET ROLE tap_campaign_admin;
+INSERT INTO coupon.shop_coupon (code, kind, value, campaign_id) VALUES ('ADMIN1', 'fixed', 5, :autumn), ('ADMIN2', 'fixed', 5, :autumn);
+UPDATE coupon.shop_coupon SET campaign_id = :summer WHERE code = 'ADMIN2';
+DELETE FROM coupon.shop_coupon WHERE code = 'ADMIN1';
+RESET ROLE;
+SELECT is((SELECT array_agg(coupons ORDER BY campaign_id) FROM coupon.campaign_report WHERE campaign_id IN (:summer, :autumn)),
+          ARRAY[1, 4]::bigint[], 'an administrator''s own INSERT, UPDATE and DELETE keep the figures, with no right on the counters');
 
 -- ---------------------------------------------------------------- exact figures
 CREATE TEMP TABLE before AS SELECT * FROM coupon.campaign_report;
