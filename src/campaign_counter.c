@@ -256,93 +256,6 @@ same_code(const CouponRow *a, const CouponRow *b)
 		memcmp(a->raw, b->raw, VARSIZE_ANY(a->raw)) == 0;
 }
 
-PG_FUNCTION_INFO_V1(campaign_count_coupons);
-Datum
-campaign_count_coupons(PG_FUNCTION_ARGS)
-{
-	TriggerData *td = (TriggerData *) fcinfo->context;
-	TupleDesc	desc;
-	CouponCols	c;
-	TupleTableSlot *olds = NULL, *news = NULL;
-	MemoryContext work, old, rowcxt;
-	HTAB	   *h;
-	bool		bulk;
-
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
-		!TRIGGER_FIRED_AFTER(td->tg_event))
-		elog(ERROR, "coupon.count_coupons() must be an AFTER ... FOR EACH STATEMENT trigger");
-	bulk = (td->tg_oldtable && tuplestore_tuple_count(td->tg_oldtable) > BULK_ROWS) ||
-		(td->tg_newtable && tuplestore_tuple_count(td->tg_newtable) > BULK_ROWS);
-	desc = RelationGetDescr(td->tg_relation);
-	c.code = attnum(desc, "code");
-	c.campaign = attnum(desc, "campaign_id");
-	c.archived = attnum(desc, "archived_at");
-	c.sent = attnum(desc, "sent_at");
-	c.used = attnum(desc, "first_used_at");
-
-	work = AllocSetContextCreate(CurrentMemoryContext, "coupon.count_coupons", ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(work);
-	SPI_connect();
-	MemoryContextSwitchTo(work);
-	rowcxt = AllocSetContextCreate(work, "coupon.count_coupons row", ALLOCSET_SMALL_SIZES);
-	delta_cxt = work;
-	h = deltas_create();
-	if (td->tg_oldtable)
-	{
-		olds = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-		tuplestore_rescan(td->tg_oldtable);
-	}
-	if (td->tg_newtable)
-	{
-		news = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-		tuplestore_rescan(td->tg_newtable);
-	}
-
-	/*
-	 * The old and new rows of an UPDATE come in the same order.  A row that
-	 * keeps its code and campaign keeps its redemptions where they are;
-	 * otherwise (and for inserts and deletes) they are looked up.
-	 */
-	for (;;)
-	{
-		/* the slots own the tuples they read (from disk, past work_mem): read outside rowcxt */
-		bool		have_old = olds && tuplestore_gettupleslot(td->tg_oldtable, true, false, olds);
-		bool		have_new = news && tuplestore_gettupleslot(td->tg_newtable, true, false, news);
-		MemoryContext outer;
-		CouponRow	o, n;
-		bool		stays;
-
-		if (!have_old && !have_new)
-			break;
-		outer = MemoryContextSwitchTo(rowcxt);
-		if (have_old)
-			read_coupon(olds, &c, &o, bulk);
-		if (have_new)
-			read_coupon(news, &c, &n, bulk);
-		stays = have_old && have_new && same_code(&o, &n) && o.in_campaign == n.in_campaign &&
-			o.campaign_id == n.campaign_id;
-		if (stays && o.archived == n.archived && o.sent == n.sent && o.used == n.used)
-			goto next;			/* nothing counted changed: the common case of a checkout */
-		if (have_old)
-			count_row(h, &o, -1, !stays);
-		if (have_new)
-			count_row(h, &n, +1, !stays);
-next:
-		MemoryContextSwitchTo(outer);
-		MemoryContextReset(rowcxt);
-		CHECK_FOR_INTERRUPTS();
-	}
-	deltas_write(h);
-	if (olds)
-		ExecDropSingleTupleTableSlot(olds);
-	if (news)
-		ExecDropSingleTupleTableSlot(news);
-	SPI_finish();
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(work);
-	return PointerGetDatum(NULL);
-}
-
 /* ---------------------------------------------------------------------
  * coupon.count_redemptions(): on coupon.redemption
  * --------------------------------------------------------------------- */
@@ -388,83 +301,171 @@ count_redemption(HTAB *h, TupleTableSlot *slot, const RedemptionCols *c, int sig
 	}
 }
 
+/* ---------------------------------------------------------------------
+ * Reading a statement's transition tables, old and new rows in step
+ * --------------------------------------------------------------------- */
+
+typedef struct TransitionScan
+{
+	TriggerData *td;
+	TupleTableSlot *olds;		/* NULL without an old table */
+	TupleTableSlot *news;
+	bool		have_old;		/* the current pair */
+	bool		have_new;
+	bool		bulk;			/* more than BULK_ROWS rows: count in BULK_SLOT */
+	HTAB	   *deltas;
+	MemoryContext caller, work, row;
+} TransitionScan;
+
+static void
+scan_begin(TransitionScan *sc, FunctionCallInfo fcinfo, const char *name)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
+		!TRIGGER_FIRED_AFTER(td->tg_event))
+		elog(ERROR, "%s must be an AFTER ... FOR EACH STATEMENT trigger", name);
+	memset(sc, 0, sizeof(*sc));
+	sc->td = td;
+	sc->bulk = (td->tg_oldtable && tuplestore_tuple_count(td->tg_oldtable) > BULK_ROWS) ||
+		(td->tg_newtable && tuplestore_tuple_count(td->tg_newtable) > BULK_ROWS);
+	desc = RelationGetDescr(td->tg_relation);
+	sc->work = AllocSetContextCreate(CurrentMemoryContext, "coupon campaign counter", ALLOCSET_DEFAULT_SIZES);
+	sc->caller = MemoryContextSwitchTo(sc->work);
+	SPI_connect();
+	MemoryContextSwitchTo(sc->work);
+	sc->row = AllocSetContextCreate(sc->work, "row", ALLOCSET_SMALL_SIZES);
+	delta_cxt = sc->work;
+	sc->deltas = deltas_create();
+	if (td->tg_oldtable)
+	{
+		sc->olds = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+		tuplestore_rescan(td->tg_oldtable);
+	}
+	if (td->tg_newtable)
+	{
+		sc->news = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+		tuplestore_rescan(td->tg_newtable);
+	}
+}
+
+/*
+ * The next row (pair of rows, for an UPDATE: they come in the same order);
+ * then works in the row context.  The slots own the tuples they read (from
+ * disk, past work_mem), so they read outside it.
+ */
+static bool
+scan_next(TransitionScan *sc)
+{
+	MemoryContextSwitchTo(sc->work);
+	MemoryContextReset(sc->row);
+	CHECK_FOR_INTERRUPTS();
+	sc->have_old = sc->olds && tuplestore_gettupleslot(sc->td->tg_oldtable, true, false, sc->olds);
+	sc->have_new = sc->news && tuplestore_gettupleslot(sc->td->tg_newtable, true, false, sc->news);
+	if (!sc->have_old && !sc->have_new)
+		return false;
+	MemoryContextSwitchTo(sc->row);
+	return true;
+}
+
+/* writes the figures and cleans up */
+static void
+scan_end(TransitionScan *sc)
+{
+	MemoryContextSwitchTo(sc->work);
+	deltas_write(sc->deltas);
+	if (sc->olds)
+		ExecDropSingleTupleTableSlot(sc->olds);
+	if (sc->news)
+		ExecDropSingleTupleTableSlot(sc->news);
+	SPI_finish();
+	MemoryContextSwitchTo(sc->caller);
+	MemoryContextDelete(sc->work);
+}
+
+/* ---------------------------------------------------------------------
+ * The triggers
+ * --------------------------------------------------------------------- */
+
+PG_FUNCTION_INFO_V1(campaign_count_coupons);
+Datum
+campaign_count_coupons(PG_FUNCTION_ARGS)
+{
+	TransitionScan		sc;
+	TupleDesc	desc;
+	CouponCols	c;
+
+	scan_begin(&sc, fcinfo, "coupon.count_coupons()");
+	desc = RelationGetDescr(sc.td->tg_relation);
+	c.code = attnum(desc, "code");
+	c.campaign = attnum(desc, "campaign_id");
+	c.archived = attnum(desc, "archived_at");
+	c.sent = attnum(desc, "sent_at");
+	c.used = attnum(desc, "first_used_at");
+
+	/*
+	 * A row that keeps its code and campaign keeps its redemptions where
+	 * they are; otherwise (and for inserts and deletes) they are looked up.
+	 */
+	while (scan_next(&sc))
+	{
+		CouponRow	o, n;
+		bool		stays;
+
+		if (sc.have_old)
+			read_coupon(sc.olds, &c, &o, sc.bulk);
+		if (sc.have_new)
+			read_coupon(sc.news, &c, &n, sc.bulk);
+		stays = sc.have_old && sc.have_new && same_code(&o, &n) && o.in_campaign == n.in_campaign &&
+			o.campaign_id == n.campaign_id;
+		if (stays && o.archived == n.archived && o.sent == n.sent && o.used == n.used)
+			continue;			/* nothing counted changed: the common case of a checkout */
+		if (sc.have_old)
+			count_row(sc.deltas, &o, -1, !stays);
+		if (sc.have_new)
+			count_row(sc.deltas, &n, +1, !stays);
+	}
+	scan_end(&sc);
+	return PointerGetDatum(NULL);
+}
+
 PG_FUNCTION_INFO_V1(campaign_count_redemptions);
 Datum
 campaign_count_redemptions(PG_FUNCTION_ARGS)
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
+	TransitionScan		sc;
 	TupleDesc	desc;
 	RedemptionCols c;
-	TupleTableSlot *olds = NULL, *news = NULL;
-	MemoryContext work, old, rowcxt;
-	HTAB	   *h;
-	bool		bulk;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
-		!TRIGGER_FIRED_AFTER(td->tg_event))
-		elog(ERROR, "coupon.count_redemptions() must be an AFTER ... FOR EACH STATEMENT trigger");
-	bulk = (td->tg_oldtable && tuplestore_tuple_count(td->tg_oldtable) > BULK_ROWS) ||
-		(td->tg_newtable && tuplestore_tuple_count(td->tg_newtable) > BULK_ROWS);
-	desc = RelationGetDescr(td->tg_relation);
+	scan_begin(&sc, fcinfo, "coupon.count_redemptions()");
+	desc = RelationGetDescr(sc.td->tg_relation);
 	c.code = attnum(desc, "code");
 	c.released = attnum(desc, "released_at");
 	c.discount = attnum(desc, "discount");
 	c.delivery = attnum(desc, "delivery_discount");
 	c.payment = attnum(desc, "payment_discount");
 
-	work = AllocSetContextCreate(CurrentMemoryContext, "coupon.count_redemptions", ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(work);
-	SPI_connect();
-	MemoryContextSwitchTo(work);
-	rowcxt = AllocSetContextCreate(work, "coupon.count_redemptions row", ALLOCSET_SMALL_SIZES);
-	delta_cxt = work;
-	h = deltas_create();
-	if (td->tg_oldtable)
-	{
-		olds = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-		tuplestore_rescan(td->tg_oldtable);
-	}
-	if (td->tg_newtable)
-	{
-		news = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-		tuplestore_rescan(td->tg_newtable);
-	}
 	/* a redemption counts while it is not released */
-	for (;;)
+	while (scan_next(&sc))
 	{
-		bool		have_old = olds && tuplestore_gettupleslot(td->tg_oldtable, true, false, olds);
-		bool		have_new = news && tuplestore_gettupleslot(td->tg_newtable, true, false, news);
 		bool		old_counts = false, new_counts = false, isnull;
-		MemoryContext outer;
 
-		if (!have_old && !have_new)
-			break;
-		outer = MemoryContextSwitchTo(rowcxt);
-		if (have_old)
+		if (sc.have_old)
 		{
-			(void) slot_getattr(olds, c.released, &isnull);
+			(void) slot_getattr(sc.olds, c.released, &isnull);
 			old_counts = isnull;
 		}
-		if (have_new)
+		if (sc.have_new)
 		{
-			(void) slot_getattr(news, c.released, &isnull);
+			(void) slot_getattr(sc.news, c.released, &isnull);
 			new_counts = isnull;
 		}
 		if (old_counts && !new_counts)
-			count_redemption(h, olds, &c, -1, bulk);
+			count_redemption(sc.deltas, sc.olds, &c, -1, sc.bulk);
 		else if (new_counts && !old_counts)
-			count_redemption(h, news, &c, +1, bulk);
-		MemoryContextSwitchTo(outer);
-		MemoryContextReset(rowcxt);
-		CHECK_FOR_INTERRUPTS();
+			count_redemption(sc.deltas, sc.news, &c, +1, sc.bulk);
 	}
-	deltas_write(h);
-	if (olds)
-		ExecDropSingleTupleTableSlot(olds);
-	if (news)
-		ExecDropSingleTupleTableSlot(news);
-	SPI_finish();
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(work);
+	scan_end(&sc);
 	return PointerGetDatum(NULL);
 }
