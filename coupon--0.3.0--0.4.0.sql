@@ -327,14 +327,19 @@ COMMENT ON FUNCTION coupon.campaign_xml(bigint) IS 'a campaign''s coupons with t
 -- Statistics views for analysts (and partners, for their own offers)
 -- ---------------------------------------------------------------------
 
+-- one CASE and no SET clause, so that the planner inlines it into the
+-- demographics (a call per customer costs five times as much)
 CREATE FUNCTION coupon.age_band(birth_date date, on_date date) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT CASE
     WHEN birth_date IS NULL OR on_date IS NULL THEN 'unknown'
-    ELSE (SELECT CASE WHEN a < 18 THEN 'under 18' WHEN a < 25 THEN '18-24' WHEN a < 35 THEN '25-34'
-                      WHEN a < 45 THEN '35-44' WHEN a < 55 THEN '45-54' WHEN a < 65 THEN '55-64'
-                      ELSE '65 and over' END
-          FROM (SELECT extract(year FROM age(on_date, birth_date))::int AS a) x)
+    WHEN birth_date OPERATOR(pg_catalog.>) (on_date OPERATOR(pg_catalog.-) interval '18 years') THEN 'under 18'
+    WHEN birth_date OPERATOR(pg_catalog.>) (on_date OPERATOR(pg_catalog.-) interval '25 years') THEN '18-24'
+    WHEN birth_date OPERATOR(pg_catalog.>) (on_date OPERATOR(pg_catalog.-) interval '35 years') THEN '25-34'
+    WHEN birth_date OPERATOR(pg_catalog.>) (on_date OPERATOR(pg_catalog.-) interval '45 years') THEN '35-44'
+    WHEN birth_date OPERATOR(pg_catalog.>) (on_date OPERATOR(pg_catalog.-) interval '55 years') THEN '45-54'
+    WHEN birth_date OPERATOR(pg_catalog.>) (on_date OPERATOR(pg_catalog.-) interval '65 years') THEN '55-64'
+    ELSE '65 and over'
   END
 $$;
 COMMENT ON FUNCTION coupon.age_band(date, date) IS 'the age band (18-24, 25-34, ...) of someone born on birth_date, on on_date';

@@ -471,17 +471,18 @@ bulk_delete(PG_FUNCTION_ARGS)
 					 " a AS (UPDATE coupon.shop_coupon s SET archived_at = now(), status = 'blocked', updated_at = now()"
 					 "       FROM sel WHERE s.code = sel.code AND s.archived_at IS NULL"
 					 "         AND (s.sent_at IS NOT NULL OR s.first_used_at IS NOT NULL)"
-					 "       RETURNING s.code, s.first_used_at IS NOT NULL AS used),"
-					 " n AS (SELECT sel.archived, sel.held FROM sel"
-					 "       WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.code = sel.code)"
-					 "         AND NOT EXISTS (SELECT 1 FROM a WHERE a.code = sel.code))"
+					 "       RETURNING s.first_used_at IS NOT NULL AS used, sel.held),"
+					 /* what was chosen and not done, by counting (no join of CTEs) */
+					 " k AS (SELECT count(*) FILTER (WHERE archived) AS archived,"
+					 "              count(*) FILTER (WHERE held AND NOT archived) AS held,"
+					 "              count(*) FILTER (WHERE NOT held AND NOT archived) AS free FROM sel)"
 					 " SELECT 'deleted', 'never sent nor used', (SELECT count(*) FROM d)"
 					 " UNION ALL SELECT 'archived', 'used', (SELECT count(*) FROM a WHERE used)"
 					 " UNION ALL SELECT 'archived', 'sent', (SELECT count(*) FROM a WHERE NOT used)"
-					 " UNION ALL SELECT 'skipped', 'already archived', (SELECT count(*) FROM n WHERE archived)"
-					 " UNION ALL SELECT 'skipped', 'a checkout holds it', (SELECT count(*) FROM n WHERE held AND NOT archived)"
+					 " UNION ALL SELECT 'skipped', 'already archived', (SELECT archived FROM k)"
+					 " UNION ALL SELECT 'skipped', 'a checkout holds it', (SELECT held FROM k) - (SELECT count(*) FROM a WHERE held)"
 					 " UNION ALL SELECT 'skipped', 'used while this ran: run it again',"
-					 "   (SELECT count(*) FROM n WHERE NOT held AND NOT archived)",
+					 "   (SELECT free FROM k) - (SELECT count(*) FROM d) - (SELECT count(*) FROM a WHERE NOT held)",
 					 where.data);
 	report(fcinfo, &q);
 	SPI_finish();
@@ -549,16 +550,18 @@ bulk_modify(PG_FUNCTION_ARGS)
 					 "       WHERE s.code = sel.code"
 					 "         AND (%2$s OR (s.sent_at IS NULL AND s.first_used_at IS NULL))"
 					 "         AND (NOT %2$s OR p.usage_limit IS NULL OR p.usage_limit >= s.used_count + s.held_count)"
-					 "       RETURNING s.code, s.sent_at IS NULL AND s.first_used_at IS NULL AS whole),"
-					 " n AS (SELECT sel.locked, sel.below FROM sel LEFT JOIN u ON u.code = sel.code WHERE u.code IS NULL)"
+					 "       RETURNING s.sent_at IS NULL AND s.first_used_at IS NULL AS whole, sel.locked, sel.below),"
+					 /* what was chosen and not changed, by counting (no join of CTEs) */
+					 " k AS (SELECT (SELECT count(*) FILTER (WHERE below) FROM sel) - count(*) FILTER (WHERE below) AS below,"
+					 "              (SELECT count(*) FILTER (WHERE NOT below AND locked) FROM sel)"
+					 "                - count(*) FILTER (WHERE NOT below AND locked) AS locked,"
+					 "              (SELECT count(*) FILTER (WHERE NOT below AND NOT locked) FROM sel)"
+					 "                - count(*) FILTER (WHERE NOT below AND NOT locked) AS meanwhile FROM u)"
 					 " SELECT 'changed', 'every change', (SELECT count(*) FROM u WHERE whole)"
 					 " UNION ALL SELECT 'changed', 'sent or used: its usage limit only', (SELECT count(*) FROM u WHERE NOT whole)"
-					 " UNION ALL SELECT 'skipped', 'the usage limit would be below its uses and holds',"
-					 "   (SELECT count(*) FROM n WHERE below)"
-					 " UNION ALL SELECT 'skipped', 'sent or used: only its usage limit may change',"
-					 "   (SELECT count(*) FROM n WHERE NOT below AND locked)"
-					 " UNION ALL SELECT 'skipped', 'sent or used while this ran: run it again',"
-					 "   (SELECT count(*) FROM n WHERE NOT below AND NOT locked)",
+					 " UNION ALL SELECT 'skipped', 'the usage limit would be below its uses and holds', (SELECT below FROM k)"
+					 " UNION ALL SELECT 'skipped', 'sent or used: only its usage limit may change', (SELECT locked FROM k)"
+					 " UNION ALL SELECT 'skipped', 'sent or used while this ran: run it again', (SELECT meanwhile FROM k)",
 					 ch, with_limit ? "true" : "false", where.data, set.data);
 	report(fcinfo, &q);
 	SPI_finish();
@@ -638,7 +641,9 @@ code_problem(PG_FUNCTION_ARGS)
  * codes are grouped by their canonical form (so "ab-1" repeats "AB1"), the
  * first line of each is inserted and the others reported as repeats; a
  * first line whose insert found the code there already is reported as
- * existing.  A dry run asks the table instead of inserting.
+ * existing.  A dry run asks the table instead of inserting.  The sets are
+ * compared by grouping, never by a join between two CTEs: the planner
+ * cannot estimate their sizes, and a nested loop over them is quadratic.
  */
 static const char *const import_sql =
 "WITH v AS MATERIALIZED ("
@@ -652,8 +657,10 @@ static const char *const import_sql =
 " prob AS (INSERT INTO pg_temp.coupon_import_problem (line_no, raw, code, reason)"
 "   SELECT line_no, raw, NULL, problem FROM c WHERE problem IS NOT NULL"
 "   UNION ALL SELECT line_no, raw, code::text, 'repeats line ' || first FROM ok WHERE line_no > first"
-"   UNION ALL SELECT ok.line_no, ok.raw, ok.code::text, 'exists already'"
-"             FROM ok LEFT JOIN ins ON ins.code = ok.code WHERE ok.line_no = ok.first AND ins.code IS NULL"
+"   UNION ALL SELECT min(x.line_no), min(x.raw), x.code::text, 'exists already'"
+"             FROM (SELECT code, line_no, raw FROM ok WHERE line_no = first"
+"                   UNION ALL SELECT code, NULL, NULL FROM ins) x"
+"             GROUP BY x.code HAVING count(*) = 1 AND min(x.line_no) IS NOT NULL"
 "   RETURNING reason)"
 " SELECT (SELECT count(*) FROM v), (SELECT count(*) FROM v WHERE t = ''), (SELECT count(*) FROM ins),"
 "        count(*) FILTER (WHERE reason NOT LIKE 'repeats line %%' AND reason <> 'exists already'),"
