@@ -41,8 +41,13 @@ SQL
 
 report_header
 for lines in 10 100; do
-  c=$(best_of 3 ms -c "SELECT count(coupon.allocate(amount, weights)) FROM alloc_orders WHERE lines = $lines")
-  p=$(best_of 1 ms -c "SELECT count(plpgsql_allocate(amount, weights)) FROM alloc_orders WHERE lines = $lines")
+  # each side runs its query once to warm the session (library load, catalog
+  # caches, PL/pgSQL compilation, the backend's memory) and the second run is
+  # timed, so the figure is the calls and not a new connection
+  cq="SELECT count(coupon.allocate(amount, weights)) FROM alloc_orders WHERE lines = $lines"
+  pq="SELECT count(plpgsql_allocate(amount, weights)) FROM alloc_orders WHERE lines = $lines"
+  c=$(best_of 3 ms -c "$cq" -c "$cq")
+  p=$(best_of 1 ms -c "$pq" -c "$pq")
   report "allocate 4000 orders of $lines lines vs the same in PL/pgSQL" "$c" "$p" "target <= 0.05 (20x faster)"
 done
 same=$("$PGBIN/psql" -X -At -c "SELECT count(*) FILTER (WHERE coupon.allocate(amount, weights) = plpgsql_allocate(amount, weights)) || '/' || count(*) FROM alloc_orders")
