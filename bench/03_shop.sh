@@ -58,7 +58,7 @@ make -s -C "$ROOT" bench/alloc_exactness >/dev/null
 "$ROOT/bench/alloc_exactness" 1000000 | sed 's/^/  /'
 
 # redemption throughput: 4 clients, each on its own coupons
-psql_q <<'SQL'
+psql_q -o /dev/null <<'SQL'
 SELECT count(coupon.create_coupon('fixed', 20, code => 'BENCH' || lpad(i::text, 4, '0'), once_per_customer => false))
 FROM generate_series(1, 4000) i;
 CREATE SEQUENCE bench_order;
@@ -66,12 +66,12 @@ CREATE TABLE bench_redemption (LIKE coupon.redemption INCLUDING DEFAULTS INCLUDI
 CREATE TABLE bench_redemption_line (LIKE coupon.redemption_line INCLUDING DEFAULTS INCLUDING INDEXES);
 SQL
 cat >"$CLUSTER_DIR/redeem.sql" <<'SQL'
-\set c random(1, 4000)
+\set c :client_id * 1000 + random(1, 1000)
 SELECT coupon.redeem('BENCH' || lpad(:c::text, 4, '0'), NULL, 'ORD-' || nextval('bench_order'),
   '{"lines": [{"sku": "SW-1", "price": 189.99, "quantity": 1}, {"sku": "TW-3", "price": 59.99, "quantity": 3}], "delivery_fee": 15}');
 SQL
 cat >"$CLUSTER_DIR/redeem_base.sql" <<'SQL'
-\set c random(1, 4000)
+\set c :client_id * 1000 + random(1, 1000)
 WITH r AS (
   INSERT INTO bench_redemption (code, order_ref, currency, subtotal, eligible_subtotal, discount, delivery_fee,
                                 delivery_discount, payment_fee, payment_discount, total)
