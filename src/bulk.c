@@ -21,6 +21,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/hsearch.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
@@ -315,6 +316,34 @@ property_keys(Jsonb *props, const char *what)
 	return keys;
 }
 
+/*
+ * INSERT INTO coupon.shop_coupon of codes from source (code_expr over it),
+ * in the campaign $1, with the properties in props_param for the keys;
+ * codes that exist are skipped.
+ */
+static char *
+insert_coupons_sql(List *keys, const char *code_expr, const char *source,
+				   const char *props_param, const char *returning)
+{
+	StringInfoData cols, vals, sql;
+	ListCell   *lc;
+
+	initStringInfo(&cols);
+	initStringInfo(&vals);
+	foreach(lc, keys)
+	{
+		appendStringInfo(&cols, ", %s", (char *) lfirst(lc));
+		appendStringInfo(&vals, ", p.%s", (char *) lfirst(lc));
+	}
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "INSERT INTO coupon.shop_coupon (code, campaign_id%s)"
+					 " SELECT %s, $1%s FROM %s, jsonb_populate_record(NULL::coupon.shop_coupon, %s) p"
+					 " ON CONFLICT (code) DO NOTHING%s",
+					 cols.data, code_expr, vals.data, source, props_param, returning);
+	return sql.data;
+}
+
 static void
 require_campaign(int64 campaign_id)
 {
@@ -344,8 +373,7 @@ bulk_generate(PG_FUNCTION_ARGS)
 	bool		check;
 	GenPattern	p;
 	List	   *keys;
-	ListCell   *lc;
-	StringInfoData cols, vals, sql;
+	char	   *sql;
 	int			tries = 0;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
@@ -363,20 +391,8 @@ bulk_generate(PG_FUNCTION_ARGS)
 	SPI_connect();
 	require_campaign(campaign_id);
 	keys = property_keys(props, "generate_coupons");
-	initStringInfo(&cols);
-	initStringInfo(&vals);
-	foreach(lc, keys)
-	{
-		appendStringInfo(&cols, ", %s", (char *) lfirst(lc));
-		appendStringInfo(&vals, ", p.%s", (char *) lfirst(lc));
-	}
-	initStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "INSERT INTO coupon.shop_coupon (code, campaign_id%s)"
-					 " SELECT c, $1%s FROM coupon.generate_codes($2, $3, '0123456789ABCDEFGHJKMNPQRSTVWXYZ', $4) c,"
-					 " jsonb_populate_record(NULL::coupon.shop_coupon, $5) p"
-					 " ON CONFLICT (code) DO NOTHING",
-					 cols.data, vals.data);
+	sql = insert_coupons_sql(keys, "c", "coupon.generate_codes($2, $3, '0123456789ABCDEFGHJKMNPQRSTVWXYZ', $4) c",
+							 "$5", "");
 
 	/* batches, until n new codes went in (a code that exists is drawn again) */
 	while (made < n)
@@ -392,7 +408,7 @@ bulk_generate(PG_FUNCTION_ARGS)
 		values[2] = PointerGetDatum(pattern);
 		values[3] = BoolGetDatum(check);
 		values[4] = JsonbPGetDatum(props);
-		if (run(sql.data, 5, types, values, NULL, false) != SPI_OK_INSERT)
+		if (run(sql, 5, types, values, NULL, false) != SPI_OK_INSERT)
 			elog(ERROR, "coupon.generate_coupons: insert failed");
 		made += (int64) SPI_processed;
 		if (SPI_processed == 0 && ++tries > 10)
@@ -603,6 +619,29 @@ bulk_attach(PG_FUNCTION_ARGS)
  * Import
  * --------------------------------------------------------------------- */
 
+/* why the typed text read as r is not a code, or NULL when it is one */
+static char *
+problem_text(const char *in, size_t len, CodeReadResult r)
+{
+	switch (r.status)
+	{
+		case CODE_READ_OK:
+			return NULL;
+		case CODE_READ_BAD_CHAR:
+			{
+				int			pos;
+				char	   *bad = bad_char_at(in, len, r.bad_offset, &pos);
+
+				return psprintf("character \"%s\" at position %d is not allowed", bad, pos);
+			}
+		case CODE_READ_EMPTY:
+			return pstrdup("no letter or digit");
+		case CODE_READ_TOO_LONG:
+			return psprintf("%zu letters and digits, at most %d allowed", r.significant, CODE_MAX_CHARS);
+	}
+	pg_unreachable();
+}
+
 /* coupon.code_problem(text): why it is not a code, or NULL */
 PG_FUNCTION_INFO_V1(code_problem);
 Datum
@@ -613,70 +652,355 @@ code_problem(PG_FUNCTION_ARGS)
 	size_t		len = VARSIZE_ANY_EXHDR(t);
 	char		chars[CODE_MAX_CHARS];
 	size_t		n = 0;
-	CodeReadResult r = code_read(in, len, chars, &n);
+	char	   *problem = problem_text(in, len, code_read(in, len, chars, &n));
 
-	switch (r.status)
-	{
-		case CODE_READ_OK:
-			PG_RETURN_NULL();
-		case CODE_READ_BAD_CHAR:
-			{
-				int			pos;
-				char	   *bad = bad_char_at(in, len, r.bad_offset, &pos);
-
-				PG_RETURN_TEXT_P(cstring_to_text(psprintf("character \"%s\" at position %d is not allowed", bad, pos)));
-			}
-		case CODE_READ_EMPTY:
-			PG_RETURN_TEXT_P(cstring_to_text("no letter or digit"));
-		case CODE_READ_TOO_LONG:
-			PG_RETURN_TEXT_P(cstring_to_text(psprintf("%zu letters and digits, at most %d allowed",
-													  r.significant, CODE_MAX_CHARS)));
-	}
-	pg_unreachable();
+	if (problem == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(problem));
 }
 
 /*
- * The one statement of an import.  Every line is looked at once: blank
- * lines are counted, the others checked with coupon.code_problem; the good
- * codes are grouped by their canonical form (so "ab-1" repeats "AB1"), the
- * first line of each is inserted and the others reported as repeats; a
- * first line whose insert found the code there already is reported as
- * existing.  A dry run asks the table instead of inserting.  The sets are
- * compared by grouping, never by a join between two CTEs: the planner
- * cannot estimate their sizes, and a nested loop over them is quadratic.
+ * The import.  One pass over the loaded lines, in line order: blank lines
+ * are counted, the others read as codes; a hash table of the packed codes
+ * finds repeats ("ab-1" repeats "AB1"), so the first line of each code is
+ * the one imported and the later ones are reported.  Then one INSERT of
+ * the first lines' codes, whose RETURNING tells which ones were there
+ * already (a dry run asks the table instead).  The problems go to
+ * pg_temp.coupon_import_problem.  Memory: about 100 bytes a line, so an
+ * import takes at most IMPORT_MAX_LINES lines.
  */
-static const char *const import_sql =
-"WITH v AS MATERIALIZED ("
-"   SELECT line_no, raw, btrim(coalesce(raw, ''), E' \\t\\r') AS t FROM pg_temp.coupon_import),"
-" c AS MATERIALIZED ("
-"   SELECT line_no, raw, t, coupon.code_problem(t) AS problem FROM v WHERE t <> ''),"
-" ok AS MATERIALIZED ("
-"   SELECT line_no, raw, code, min(line_no) OVER (PARTITION BY code) AS first"
-"   FROM (SELECT line_no, raw, t::coupon.code AS code FROM c WHERE problem IS NULL) x),"
-" ins AS (%s),"
-" prob AS (INSERT INTO pg_temp.coupon_import_problem (line_no, raw, code, reason)"
-"   SELECT line_no, raw, NULL, problem FROM c WHERE problem IS NOT NULL"
-"   UNION ALL SELECT line_no, raw, code::text, 'repeats line ' || first FROM ok WHERE line_no > first"
-"   UNION ALL SELECT min(x.line_no), min(x.raw), x.code::text, 'exists already'"
-"             FROM (SELECT code, line_no, raw FROM ok WHERE line_no = first"
-"                   UNION ALL SELECT code, NULL, NULL FROM ins) x"
-"             GROUP BY x.code HAVING count(*) = 1 AND min(x.line_no) IS NOT NULL"
-"   RETURNING reason)"
-" SELECT (SELECT count(*) FROM v), (SELECT count(*) FROM v WHERE t = ''), (SELECT count(*) FROM ins),"
-"        count(*) FILTER (WHERE reason NOT LIKE 'repeats line %%' AND reason <> 'exists already'),"
-"        count(*) FILTER (WHERE reason LIKE 'repeats line %%'),"
-"        count(*) FILTER (WHERE reason = 'exists already')"
-" FROM prob";
+#define IMPORT_MAX_LINES	10000000
+#define IMPORT_FETCH		10000
 
-static const char *const import_insert =
-"INSERT INTO coupon.shop_coupon (code, campaign_id%s)"
-" SELECT ok.code, $1%s FROM ok, jsonb_populate_record(NULL::coupon.shop_coupon, $2) p"
-" WHERE ok.line_no = ok.first"
-" ON CONFLICT (code) DO NOTHING RETURNING code";
+typedef struct ImportKey
+{
+	uint8		len;
+	uint8		packed[CODE_MAX_PACKED];
+} ImportKey;
 
-static const char *const import_dry =
-"SELECT ok.code FROM ok LEFT JOIN coupon.shop_coupon s ON s.code = ok.code"
-" WHERE ok.line_no = ok.first AND s.code IS NULL";
+typedef struct ImportEntry
+{
+	ImportKey	key;			/* zero-padded: hashed as bytes */
+	int32		idx;			/* its first line in Import.first_* */
+} ImportEntry;
+
+typedef struct Import
+{
+	HTAB	   *codes;
+	int64		lines, blank, invalid, repeated, existing;
+	/* the first line of each code: its number, the code as text */
+	int32		nfirst, capfirst;
+	Datum	   *first_line, *first_code;
+	/* the problems, in line order (existing codes come later) */
+	int32		nprob, capprob;
+	Datum	   *prob_line, *prob_raw, *prob_code, *prob_reason;
+	bool	   *prob_code_null;
+} Import;
+
+static void
+import_init(Import *im)
+{
+	HASHCTL		ctl;
+
+	memset(im, 0, sizeof(*im));
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(ImportKey);
+	ctl.entrysize = sizeof(ImportEntry);
+	ctl.hcxt = CurrentMemoryContext;
+	im->codes = hash_create("coupon import codes", 4096, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/* room for element n in each of narrays arrays of Datums */
+static void
+grow(int32 n, int32 *cap, Datum **arrays[], int narrays)
+{
+	int			i;
+
+	if (n < *cap)
+		return;
+	*cap = *cap ? *cap * 2 : 1024;
+	for (i = 0; i < narrays; i++)
+		*arrays[i] = *arrays[i] == NULL ? palloc(*cap * sizeof(Datum))
+			: repalloc(*arrays[i], *cap * sizeof(Datum));
+}
+
+static void
+add_problem(Import *im, int64 line, const text *raw, const char *code, size_t code_len, char *reason)
+{
+	if (im->nprob >= im->capprob)
+	{
+		Datum	  **arrays[] = {&im->prob_line, &im->prob_raw, &im->prob_code, &im->prob_reason};
+		int32		cap = im->capprob;
+
+		grow(im->nprob, &cap, arrays, 4);
+		im->prob_code_null = im->prob_code_null == NULL ? palloc(cap * sizeof(bool))
+			: repalloc(im->prob_code_null, cap * sizeof(bool));
+		im->capprob = cap;
+	}
+	im->prob_line[im->nprob] = Int64GetDatum(line);
+	im->prob_raw[im->nprob] = PointerGetDatum(cstring_to_text_with_len(VARDATA_ANY(raw), VARSIZE_ANY_EXHDR(raw)));
+	im->prob_code_null[im->nprob] = code == NULL;
+	im->prob_code[im->nprob] = code ? PointerGetDatum(cstring_to_text_with_len(code, code_len)) : (Datum) 0;
+	im->prob_reason[im->nprob] = CStringGetTextDatum(reason);
+	im->nprob++;
+}
+
+static inline bool
+is_trimmed(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+static void
+import_line(Import *im, int64 line, const text *raw)
+{
+	const char *in = raw ? VARDATA_ANY(raw) : "";
+	size_t		len = raw ? VARSIZE_ANY_EXHDR(raw) : 0;
+	char		chars[CODE_MAX_CHARS];
+	size_t		n = 0;
+	CodeReadResult r;
+	ImportKey	key;
+	ImportEntry *e;
+	bool		found;
+
+	if (++im->lines > IMPORT_MAX_LINES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("an import takes at most %d lines", IMPORT_MAX_LINES),
+				 errhint("Split the file and import the parts one after the other.")));
+	while (len > 0 && is_trimmed(in[0]))
+		in++, len--;
+	while (len > 0 && is_trimmed(in[len - 1]))
+		len--;
+	if (len == 0)
+	{
+		im->blank++;
+		return;
+	}
+	r = code_read(in, len, chars, &n);
+	if (r.status != CODE_READ_OK)
+	{
+		add_problem(im, line, raw, NULL, 0, problem_text(in, len, r));
+		im->invalid++;
+		return;
+	}
+	memset(&key, 0, sizeof(key));
+	key.len = (uint8) code_pack(chars, n, key.packed);
+	e = hash_search(im->codes, &key, HASH_ENTER, &found);
+	if (found)
+	{
+		add_problem(im, line, raw, chars, n,
+					psprintf("repeats line " INT64_FORMAT, DatumGetInt64(im->first_line[e->idx])));
+		im->repeated++;
+		return;
+	}
+	{
+		Datum	  **arrays[] = {&im->first_line, &im->first_code};
+
+		grow(im->nfirst, &im->capfirst, arrays, 2);
+	}
+	e->idx = im->nfirst;
+	im->first_line[im->nfirst] = Int64GetDatum(line);
+	im->first_code[im->nfirst] = PointerGetDatum(cstring_to_text_with_len(chars, n));
+	im->nfirst++;
+}
+
+/*
+ * Reads every loaded line; false when the lines do not come in the order of
+ * their numbers (only if !ordered), so that "repeats line N" always names
+ * the first line: the caller then reads them again, sorted.
+ */
+static bool
+import_scan(Import *im, bool ordered)
+{
+	SPIPlanPtr	plan = SPI_prepare(ordered ? "SELECT line_no, raw FROM pg_temp.coupon_import ORDER BY line_no"
+								   : "SELECT line_no, raw FROM pg_temp.coupon_import", 0, NULL);
+	Portal		portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	int64		prev = PG_INT64_MIN;
+	bool		in_order = true;
+
+	while (in_order)
+	{
+		uint64		i;
+
+		SPI_cursor_fetch(portal, true, IMPORT_FETCH);
+		if (SPI_processed == 0)
+			break;
+		for (i = 0; i < SPI_processed && in_order; i++)
+		{
+			HeapTuple	t = SPI_tuptable->vals[i];
+			bool		line_null, raw_null;
+			int64		line = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &line_null));
+			Datum		raw = SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &raw_null);
+
+			if (line_null || (!ordered && line <= prev))
+				in_order = ordered;
+			else
+			{
+				prev = line;
+				import_line(im, line, raw_null ? NULL : DatumGetTextPP(raw));
+			}
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	SPI_freeplan(plan);
+	return in_order;
+}
+
+static Datum
+datum_array(Datum *elems, bool *nulls, int n, Oid type)
+{
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, type, typlen, typbyval, typalign));
+}
+
+/*
+ * The first lines' codes as a text[] in the order of the index, which takes
+ * them much faster so.  Zero-padded packed codes compare with memcmp in the
+ * order of the codes (code_pack.h): a shorter code ends where the longer
+ * one has a group, whose first byte is never zero.
+ */
+typedef struct SortItem
+{
+	uint8		packed[CODE_MAX_PACKED];
+	int32		idx;
+} SortItem;
+
+static int
+sort_item_cmp(const void *a, const void *b)
+{
+	return memcmp(((const SortItem *) a)->packed, ((const SortItem *) b)->packed, CODE_MAX_PACKED);
+}
+
+static Datum
+sorted_codes(Import *im)
+{
+	SortItem   *items = palloc_extended(Max(im->nfirst, 1) * sizeof(SortItem), MCXT_ALLOC_HUGE);
+	Datum	   *codes = palloc(Max(im->nfirst, 1) * sizeof(Datum));
+	HASH_SEQ_STATUS seq;
+	ImportEntry *e;
+	int32		n = 0, i;
+
+	hash_seq_init(&seq, im->codes);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		memcpy(items[n].packed, e->key.packed, CODE_MAX_PACKED);
+		items[n].idx = e->idx;
+		n++;
+	}
+	Assert(n == im->nfirst);
+	qsort(items, n, sizeof(SortItem), sort_item_cmp);
+	for (i = 0; i < n; i++)
+		codes[i] = im->first_code[items[i].idx];
+	pfree(items);
+	return datum_array(codes, NULL, n, TEXTOID);
+}
+
+static int32
+import_find(Import *im, const text *code)
+{
+	char		chars[CODE_MAX_CHARS];
+	size_t		n = 0;
+	ImportKey	key;
+	ImportEntry *e;
+
+	if (code_read(VARDATA_ANY(code), VARSIZE_ANY_EXHDR(code), chars, &n).status != CODE_READ_OK)
+		elog(ERROR, "coupon.import_finish: an imported code cannot be read");
+	memset(&key, 0, sizeof(key));
+	key.len = (uint8) code_pack(chars, n, key.packed);
+	e = hash_search(im->codes, &key, HASH_FIND, NULL);
+	if (e == NULL)
+		elog(ERROR, "coupon.import_finish: an imported code was not among the lines");
+	return e->idx;
+}
+
+/*
+ * Marks present[i] for the first lines whose codes are in the table (dry) or
+ * were inserted now; returns how many were inserted.
+ */
+static int64
+import_codes(Import *im, bool dry, bool *present, List *keys, Jsonb *props, int64 campaign_id, bool campaign_null)
+{
+	Datum		codes = sorted_codes(im);
+	uint64		i;
+	bool		isnull;
+
+	if (dry)
+	{
+		Oid			type = TEXTARRAYOID;
+
+		run("SELECT x.c FROM unnest($1) x(c)"
+			" WHERE EXISTS (SELECT 1 FROM coupon.shop_coupon s WHERE s.code = x.c::coupon.code)",
+			1, &type, &codes, NULL, true);
+		for (i = 0; i < SPI_processed; i++)
+			present[import_find(im, DatumGetTextPP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)))] = true;
+		SPI_freetuptable(SPI_tuptable);
+		return 0;
+	}
+	else
+	{
+		Oid			types[3] = {INT8OID, JSONBOID, TEXTARRAYOID};
+		Datum		values[3] = {Int64GetDatum(campaign_id), JsonbPGetDatum(props), codes};
+		char		nulls[4] = {campaign_null ? 'n' : ' ', ' ', ' ', '\0'};
+		int64		inserted;
+
+		run(insert_coupons_sql(keys, "x.c::coupon.code", "unnest($3) x(c)", "$2", " RETURNING code::text"),
+			3, types, values, nulls, false);
+		inserted = (int64) SPI_processed;
+		for (i = 0; i < SPI_processed; i++)
+			present[import_find(im, DatumGetTextPP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)))] = true;
+		SPI_freetuptable(SPI_tuptable);
+		return inserted;
+	}
+}
+
+/* the problems into pg_temp.coupon_import_problem; the existing codes with their lines as typed */
+static void
+import_write_problems(Import *im, const bool *present, bool dry)
+{
+	Oid			types[4] = {INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+	Datum		values[4];
+	Datum	   *lines, *codes;
+	int32		i, n = 0;
+
+	SPI_execute("TRUNCATE pg_temp.coupon_import_problem", false, 0);
+	if (im->nprob > 0)
+	{
+		values[0] = datum_array(im->prob_line, NULL, im->nprob, INT8OID);
+		values[1] = datum_array(im->prob_raw, NULL, im->nprob, TEXTOID);
+		values[2] = datum_array(im->prob_code, im->prob_code_null, im->nprob, TEXTOID);
+		values[3] = datum_array(im->prob_reason, NULL, im->nprob, TEXTOID);
+		run("INSERT INTO pg_temp.coupon_import_problem (line_no, raw, code, reason)"
+			" SELECT * FROM unnest($1, $2, $3, $4)", 4, types, values, NULL, false);
+	}
+	lines = palloc(Max(im->nfirst, 1) * sizeof(Datum));
+	codes = palloc(Max(im->nfirst, 1) * sizeof(Datum));
+	for (i = 0; i < im->nfirst; i++)
+		if (present[i] == dry)
+		{
+			lines[n] = im->first_line[i];
+			codes[n] = im->first_code[i];
+			n++;
+		}
+	im->existing = n;
+	if (n > 0)
+	{
+		values[0] = datum_array(lines, NULL, n, INT8OID);
+		values[1] = datum_array(codes, NULL, n, TEXTOID);
+		run("INSERT INTO pg_temp.coupon_import_problem (line_no, raw, code, reason)"
+			" SELECT x.l, i.raw, x.c, 'exists already'"
+			" FROM unnest($1, $2) x(l, c) JOIN pg_temp.coupon_import i ON i.line_no = x.l",
+			2, types, values, NULL, false);
+	}
+}
 
 PG_FUNCTION_INFO_V1(import_finish);
 Datum
@@ -689,9 +1013,9 @@ import_finish(PG_FUNCTION_ARGS)
 	bool		campaign_null;
 	int64		campaign_id;
 	List	   *keys;
-	ListCell   *lc;
-	StringInfoData cols, vals, ins, sql;
-	int64		lines, blank, imported, invalid, repeated, existing;
+	Import		im;
+	bool	   *present;
+	int64		imported;
 	Datum		result;
 
 	SPI_connect();
@@ -713,47 +1037,29 @@ import_finish(PG_FUNCTION_ARGS)
 	if (!campaign_null)
 		require_campaign(campaign_id);
 	keys = property_keys(props, "import_begin");
-	initStringInfo(&cols);
-	initStringInfo(&vals);
-	foreach(lc, keys)
-	{
-		appendStringInfo(&cols, ", %s", (char *) lfirst(lc));
-		appendStringInfo(&vals, ", p.%s", (char *) lfirst(lc));
-	}
-	initStringInfo(&ins);
-	if (dry || fail)
-		appendStringInfoString(&ins, import_dry);
-	else
-		appendStringInfo(&ins, import_insert, cols.data, vals.data);
-	initStringInfo(&sql);
-	appendStringInfo(&sql, import_sql, ins.data);
 
-	SPI_execute("TRUNCATE pg_temp.coupon_import_problem", false, 0);
+	import_init(&im);
+	if (!import_scan(&im, false))
 	{
-		Oid			types[2] = {INT8OID, JSONBOID};
-		Datum		values[2] = {Int64GetDatum(campaign_id), JsonbPGetDatum(props)};
-		char		nulls[3] = {campaign_null ? 'n' : ' ', ' ', '\0'};
-
-		if (run(sql.data, 2, types, values, nulls, false) != SPI_OK_SELECT)
-			elog(ERROR, "coupon.import_finish: import failed");
-		lines = spi_int8(0, 1);
-		blank = spi_int8(0, 2);
-		imported = spi_int8(0, 3);
-		invalid = spi_int8(0, 4);
-		repeated = spi_int8(0, 5);
-		existing = spi_int8(0, 6);
+		hash_destroy(im.codes);
+		import_init(&im);
+		import_scan(&im, true);
 	}
+	present = palloc0(Max(im.nfirst, 1) * sizeof(bool));
 
 	/*
-	 * With fail_on_error the lines were only checked: any problem imports
-	 * nothing (and says which), otherwise the import is done for real.
+	 * With fail_on_error the lines are checked first: any problem imports
+	 * nothing (and says which).
 	 */
+	imported = import_codes(&im, dry || fail, present, keys, props, campaign_id, campaign_null);
+	import_write_problems(&im, present, dry || fail);
 	if (fail && !dry)
 	{
-		if (invalid + repeated + existing > 0)
+		if (im.invalid + im.repeated + im.existing > 0)
 		{
 			StringInfoData detail;
 			uint64		i;
+			int64		problems = im.invalid + im.repeated + im.existing;
 
 			initStringInfo(&detail);
 			SPI_execute("SELECT 'line ' || line_no || ' (' || left(coalesce(code, raw), 40) || '): ' || reason"
@@ -763,31 +1069,22 @@ import_finish(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_COUPON_IMPORT_PROBLEMS),
 					 errmsg("%lld of the %lld lines cannot be imported, so none was",
-							(long long) (invalid + repeated + existing), (long long) lines),
-					 errdetail("%s%s.", detail.data, invalid + repeated + existing > 10 ? "; ..." : ""),
+							(long long) problems, (long long) im.lines),
+					 errdetail("%s%s.", detail.data, problems > 10 ? "; ..." : ""),
 					 errhint("The lines stay loaded: SELECT coupon.import_finish(dry_run => true) lists every problem in pg_temp.coupon_import_problem.")));
 		}
-		resetStringInfo(&ins);
-		appendStringInfo(&ins, import_insert, cols.data, vals.data);
-		resetStringInfo(&sql);
-		appendStringInfo(&sql, import_sql, ins.data);
-		SPI_execute("TRUNCATE pg_temp.coupon_import_problem", false, 0);
-		{
-			Oid			types[2] = {INT8OID, JSONBOID};
-			Datum		values[2] = {Int64GetDatum(campaign_id), JsonbPGetDatum(props)};
-			char		nulls[3] = {campaign_null ? 'n' : ' ', ' ', '\0'};
-
-			run(sql.data, 2, types, values, nulls, false);
-			imported = spi_int8(0, 3);
-			existing = spi_int8(0, 6);
-		}
+		memset(present, 0, Max(im.nfirst, 1) * sizeof(bool));
+		imported = import_codes(&im, false, present, keys, props, campaign_id, campaign_null);
+		import_write_problems(&im, present, false);
 	}
-	if (!dry)
+	if (dry)
+		imported = im.nfirst - im.existing;
+	else
 		SPI_execute("TRUNCATE pg_temp.coupon_import", false, 0);
 	{
 		Oid			types[7] = {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, BOOLOID};
-		Datum		values[7] = {Int64GetDatum(lines), Int64GetDatum(imported), Int64GetDatum(blank),
-			Int64GetDatum(invalid), Int64GetDatum(repeated), Int64GetDatum(existing), BoolGetDatum(dry)};
+		Datum		values[7] = {Int64GetDatum(im.lines), Int64GetDatum(imported), Int64GetDatum(im.blank),
+			Int64GetDatum(im.invalid), Int64GetDatum(im.repeated), Int64GetDatum(im.existing), BoolGetDatum(dry)};
 		bool		isnull;
 
 		SPI_execute_with_args("SELECT jsonb_build_object('lines', $1, CASE WHEN $7 THEN 'would_import' ELSE 'imported' END, $2,"

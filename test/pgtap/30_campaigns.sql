@@ -3,7 +3,7 @@
 -- attach; the TXT import with its per-line report; CSV and XML export; the
 -- campaign figures against a full recount.
 BEGIN;
-SELECT plan(66);
+SELECT plan(69);
 \set QUIET on
 \set basket '{"lines": [{"sku": "A", "price": 100.00, "quantity": 1}]}'
 
@@ -171,6 +171,19 @@ SELECT is((SELECT array_agg((code, kind, value, valid_until, campaign_id = :autu
           ARRAY['(KN8FTL,fixed,10,2027-12-31,t)', '(LATO2026,fixed,10,2027-12-31,t)', '(ZIMA2026,fixed,10,2027-12-31,t)'],
           'imported codes keep their letters and get the properties set once');
 SELECT is((SELECT count(*)::int FROM coupon_import), 0, 'the loaded lines are cleared after an import');
+-- lines stored out of the order of their numbers: the first line still wins
+SELECT coupon.import_begin('{"kind": "fixed", "value": 5}') \g /dev/null
+INSERT INTO coupon_import (line_no, raw) OVERRIDING SYSTEM VALUE VALUES (3, 'IMP-ORDER-1'), (1, ' imp order 1 '), (2, 'IMPORDER2');
+SELECT is(coupon.import_finish() - 'problems', '{"lines": 3, "imported": 2, "blank": 0, "invalid": 0, "repeated": 1, "existing": 0}'::jsonb,
+          'lines out of order: counted alike');
+SELECT results_eq('SELECT line_no, raw, code, reason FROM coupon_import_problem',
+                  $$VALUES (3::bigint, 'IMP-ORDER-1', 'IMPORDER1', 'repeats line 1')$$,
+                  'lines out of order: the later line is the repeat, with its text as typed');
+SELECT coupon.import_begin('{"kind": "fixed", "value": 5}') \g /dev/null
+INSERT INTO coupon_import (raw) VALUES ('IMPCLEAN1'), ('  '), ('impclean2');
+SELECT is(coupon.import_finish(fail_on_error => true) - 'problems',
+          '{"lines": 3, "imported": 2, "blank": 1, "invalid": 0, "repeated": 0, "existing": 0}'::jsonb,
+          'with fail_on_error and no problem, everything is imported');
 SELECT is(coupon.code_problem('ab-12'), NULL, 'code_problem: NULL for a code');
 SELECT is(coupon.code_problem('ab_12'), 'character "_" at position 3 is not allowed', 'and the reason otherwise');
 
