@@ -16,7 +16,7 @@ VCLIENTS=4
 VTHREADS=2
 VREFUND=1000                    # unused vouchers refunded before the counters are read
 VACT=$((VCLIENTS * VTX))        # activations per pgbench run
-VSIDES=(base full coupon)       # the order of the runs in a round
+VSIDES=(base empty full coupon) # the order of the runs in a round
 [ $((${#VSIDES[@]} * VROUNDS * VACT + VREFUND)) -le "$VN" ] \
   || die "bench 02: ${#VSIDES[@]} sides x $VROUNDS runs x $VACT activations + $VREFUND refunds need more than $VN vouchers"
 VDIR=$CLUSTER_DIR/bench02       # scratch files; removed with the cluster
@@ -63,15 +63,23 @@ INSERT INTO bench_pick
   FROM coupon.voucher WHERE offer_id = $VOFFER;
 CREATE SEQUENCE bench_seq_coupon START 1;
 CREATE SEQUENCE bench_seq_base START $((VROUNDS * VACT + 1));
-CREATE SEQUENCE bench_seq_full START $((2 * VROUNDS * VACT + 1));
+CREATE SEQUENCE bench_seq_empty START $((2 * VROUNDS * VACT + 1));
+CREATE SEQUENCE bench_seq_full START $((3 * VROUNDS * VACT + 1));
 
 -- the baseline: the same writes without checks or counters: one UPDATE of
--- the voucher row in a table of the same shape as coupon.voucher (its
--- indexes and fillfactor), one INSERT into a table of the same shape as
--- the log coupon.voucher_event
+-- the voucher row in a table of the same shape and rows as coupon.voucher
+-- (its indexes and fillfactor), one INSERT into a table of the same shape
+-- and rows as the log coupon.voucher_event (which holds the sale of every
+-- voucher when the activations start)
 CREATE TABLE bench_voucher_copy (LIKE coupon.voucher INCLUDING ALL) WITH (fillfactor = 85);
 INSERT INTO bench_voucher_copy SELECT * FROM coupon.voucher WHERE offer_id = $VOFFER;
 CREATE TABLE bench_log (LIKE coupon.voucher_event INCLUDING ALL);
+INSERT INTO bench_log SELECT * FROM coupon.voucher_event;
+
+-- for information: the baseline as it was until 2026-12-01, whose log
+-- started empty (its index small), the voucher copy shared with the base
+-- side (each side activates its own vouchers)
+CREATE TABLE bench_log_empty (LIKE coupon.voucher_event INCLUDING ALL);
 
 -- for information: the plainest baseline, a copy with only a primary key
 -- and a log with an identity key
@@ -90,6 +98,7 @@ CREATE TABLE bench_log_full (
 
 VACUUM ANALYZE bench_pick;
 VACUUM ANALYZE bench_voucher_copy;
+VACUUM ANALYZE bench_log;
 VACUUM ANALYZE bench_voucher_full;
 VACUUM ANALYZE coupon.voucher;
 VACUUM ANALYZE coupon.voucher_counter;
@@ -104,20 +113,20 @@ cat >"$VDIR/coupon.sql" <<'SQL'
 SELECT coupon.activate(p.code::coupon.code, p.secret)
 FROM bench_pick p WHERE p.id = (SELECT nextval('bench_seq_coupon'))::int;
 SQL
-cat >"$VDIR/base.sql" <<'SQL'
-WITH p AS (SELECT code FROM bench_pick WHERE id = (SELECT nextval('bench_seq_base'))::int),
-     u AS (UPDATE bench_voucher_copy v SET state = 'used', used_at = now(), used_by = current_user
+# vbaseline SIDE VOUCHERS LOG: a baseline side's script: the same writes
+# (one UPDATE of the voucher row, one INSERT into the log), no checks
+vbaseline() {
+  cat >"$VDIR/$1.sql" <<SQL
+WITH p AS (SELECT code FROM bench_pick WHERE id = (SELECT nextval('bench_seq_$1'))::int),
+     u AS (UPDATE $2 v SET state = 'used', used_at = now(), used_by = current_user
            FROM p WHERE v.code = p.code::coupon.code RETURNING v.code, v.partner_id)
-INSERT INTO bench_log (code, action, from_state, to_state, role_name, partner_id)
+INSERT INTO $3 (code, action, from_state, to_state, role_name, partner_id)
 SELECT code, 'activate', 'sold', 'used', current_user, partner_id FROM u;
 SQL
-cat >"$VDIR/full.sql" <<'SQL'
-WITH p AS (SELECT code FROM bench_pick WHERE id = (SELECT nextval('bench_seq_full'))::int),
-     u AS (UPDATE bench_voucher_full v SET state = 'used', used_at = now(), used_by = current_user
-           FROM p WHERE v.code = p.code::coupon.code RETURNING v.code, v.partner_id)
-INSERT INTO bench_log_full (code, action, from_state, to_state, role_name, partner_id)
-SELECT code, 'activate', 'sold', 'used', current_user, partner_id FROM u;
-SQL
+}
+vbaseline base bench_voucher_copy bench_log
+vbaseline empty bench_voucher_copy bench_log_empty
+vbaseline full bench_voucher_full bench_log_full
 
 # vbench SIDE RUN: one pgbench run; prints "tps p99_ms"
 vbench() {
@@ -152,27 +161,32 @@ for r in $(seq 1 "$VROUNDS"); do
   done
 done
 
-# every voucher was activated exactly once, on every side
+# every voucher was activated exactly once, on every side (the base and
+# empty-log sides share the voucher copy)
 vres=$(vq -F ' ' -c "SELECT
   (SELECT count(*) FROM coupon.voucher WHERE offer_id = $VOFFER AND state = 'used'),
   (SELECT count(*) FROM coupon.voucher_event WHERE action = 'activate'),
-  (SELECT count(*) FROM bench_voucher_copy WHERE state = 'used'),
-  (SELECT count(*) FROM bench_log),
+  (SELECT count(*) FROM bench_voucher_copy WHERE state = 'used') / 2,
+  (SELECT count(*) FROM bench_log WHERE action = 'activate'),
+  (SELECT count(*) FROM bench_log_empty),
   (SELECT count(*) FROM bench_voucher_full WHERE state = 'used'),
   (SELECT count(*) FROM bench_log_full)")
 vwant=$((VROUNDS * VACT))
-[ "$vres" = "$vwant $vwant $vwant $vwant $vwant $vwant" ] \
-  || die "bench 02: expected $vwant activations on each side; used and logged: coupon, baseline, same writes: $vres"
+[ "$vres" = "$vwant $vwant $vwant $vwant $vwant $vwant $vwant" ] \
+  || die "bench 02: expected $vwant activations on each side; used and logged: coupon, baseline, empty log, key only: $vres"
 
 report_header
 printf '  %-64s %10.1f ms   %s\n' "sell $VN vouchers: coupon.sell_many, $VCHUNK a statement" "$vsale_ms" \
   "(information: $(awk -v n="$VN" -v t="$vsale_ms" 'BEGIN { printf "%.0f", n / t * 1000 }') vouchers/s)"
 printf '  %-64s %9.1f tps %9.1f tps   ratio %6s   %s\n' \
-  "activate $VACT vouchers, pgbench -c $VCLIENTS: vs UPDATE + INSERT, same tables" "${vtps[coupon]}" "${vtps[base]}" \
+  "activate $VACT vouchers, pgbench -c $VCLIENTS: vs UPDATE + INSERT, same tables, rows" "${vtps[coupon]}" "${vtps[base]}" \
   "$(ratio "${vtps[coupon]}" "${vtps[base]}")" "target >= 0.75 (tps: higher is better)"
 printf '  %-64s %10.2f ms %10.2f ms   ratio %6s   %s\n' \
   "activate: p99 latency vs UPDATE + INSERT" "${vp99[coupon]}" "${vp99[base]}" \
   "$(ratio "${vp99[coupon]}" "${vp99[base]}")" "(information: lower is better)"
+printf '  %-64s %9.1f tps %9.1f tps   ratio %6s   %s\n' \
+  "activate: vs the same, the log starting empty (until 2026-12-01)" "${vtps[coupon]}" "${vtps[empty]}" \
+  "$(ratio "${vtps[coupon]}" "${vtps[empty]}")" "(information: the former baseline)"
 printf '  %-64s %9.1f tps %9.1f tps   ratio %6s   %s\n' \
   "activate: vs UPDATE + INSERT into plain tables (key only)" "${vtps[coupon]}" "${vtps[full]}" \
   "$(ratio "${vtps[coupon]}" "${vtps[full]}")" "(information: the cost of the schema too)"
@@ -202,6 +216,6 @@ printf '  %-64s %10.1f ms %10.1f ms   ratio %6s   %s\n' "offer counters, $VN vou
   "$vstats" "$vcount" "$(awk -v a="$vstats" -v b="$vcount" 'BEGIN { printf "%.4f", a / b }')" "target well below 1.00"
 printf '  %-64s %s\n' "offer counters against the vouchers" "$vmatch"
 
-psql_q -c "DROP TABLE bench_pick, bench_voucher_copy, bench_log, bench_voucher_full, bench_log_full" \
-  -c "DROP SEQUENCE bench_seq_coupon, bench_seq_base, bench_seq_full"
+psql_q -c "DROP TABLE bench_pick, bench_voucher_copy, bench_log, bench_log_empty, bench_voucher_full, bench_log_full" \
+  -c "DROP SEQUENCE bench_seq_coupon, bench_seq_base, bench_seq_empty, bench_seq_full"
 rm -rf "$VDIR"
