@@ -13,7 +13,7 @@ EXTVERSION  = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" coupon.control
 MODULE_big  = coupon
 CORE_OBJS   = src/code_pack.o src/check_symbol.o src/gen_core.o src/alloc_core.o
 OBJS        = src/coupon.o src/code_type.o src/check_fn.o src/generate.o \
-              src/caller.o src/spi_util.o src/attempts.o src/voucher.o src/cron.o \
+              src/caller.o src/spi_util.o src/direct.o src/attempts.o src/voucher.o src/cron.o \
               src/allocate.o src/shop.o src/numeric_units.o src/bulk.o src/campaign_counter.o \
               $(CORE_OBJS)
 
@@ -35,7 +35,7 @@ endif
 
 REGRESS     = code_type check_symbol generate fuzz_code vouchers allocate
 REGRESS_OPTS = --load-extension=coupon
-ISOLATION   = code_unique_race voucher_activate_race voucher_refund_race voucher_expire_race \
+ISOLATION   = code_unique_race voucher_activate_race voucher_counter_race voucher_refund_race voucher_expire_race \
               coupon_limit_race coupon_once_race coupon_release_race coupon_set_limit_race \
               bulk_race
 ISOLATION_OPTS = --inputdir=test/isolation --load-extension=coupon

@@ -5,7 +5,8 @@
 #   2. fuzz      libFuzzer with address and undefined-behaviour sanitizers
 #   3. regress   pg_regress: sql/ -> expected/
 #   4. isolation isolation specs: test/isolation/specs -> expected
-#   5. pgtap     pgTAP files in test/pgtap, run by pg_prove
+#   5. pgtap     pgTAP files in test/pgtap, run by pg_prove; the voucher
+#                files twice, with coupon.direct_writes on and off
 #   6. checks    scripted checks: dump and restore, upgrade chain, docs,
 #                version agreement, concurrency under pgbench
 #   7. client    the Node.js (node-postgres) checkout example of doc/, run
@@ -96,6 +97,11 @@ log "5. pgTAP (pg_prove)"
 psql_q -c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION pg_cron' -c 'CREATE EXTENSION coupon'
 rc=0
 (cd "$ROOT" && pg_prove --verbose --ext .sql -r test/pgtap) >"$OUT/pgtap.log" 2>&1 || rc=$?
+# the voucher files again with activation through SQL rather than written
+# directly from C (coupon.direct_writes): both ways must give the same answers
+(cd "$ROOT" && PGOPTIONS='-c coupon.direct_writes=off' pg_prove --verbose \
+  test/pgtap/10_vouchers.sql test/pgtap/11_voucher_roles.sql test/pgtap/12_voucher_time.sql) \
+  >>"$OUT/pgtap.log" 2>&1 || rc=$?
 grep -E '^(not ok|# )' "$OUT/pgtap.log" | head -100 || true
 grep -E '^test/pgtap/.* \.\.' "$OUT/pgtap.log" || true
 read -r ok notok < <(tap_count "$OUT/pgtap.log")

@@ -22,4 +22,9 @@
 	} while (0)
 #endif
 
+/* fmgroids.h names functions by their SQL name from 14 on */
+#if PG_VERSION_NUM < 140000
+#define F_TIMESTAMPTZ_GT F_TIMESTAMP_GT
+#endif
+
 #endif							/* COUPON_COMPAT_H */

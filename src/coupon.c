@@ -8,6 +8,7 @@
 #include "utils/guc.h"
 
 #include "attempts.h"
+#include "direct.h"
 
 PG_MODULE_MAGIC;
 
@@ -31,6 +32,12 @@ _PG_init(void)
 							&coupon_partner_failures_per_hour,
 							20, 1, 1000000,
 							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("coupon.direct_writes",
+							 "Activation reads and writes the voucher tables from C rather than through SQL.",
+							 "Turn it off when the tables are distributed with Citus: only SQL reaches their shards.",
+							 &coupon_direct_writes,
+							 true,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("coupon");
 #else

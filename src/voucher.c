@@ -15,16 +15,28 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
+#include "commands/sequence.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "attempts.h"
@@ -33,6 +45,7 @@
 #include "code_type.h"
 #include "compat.h"
 #include "coupon_errors.h"
+#include "direct.h"
 #include "gen_core.h"
 #include "generate.h"
 #include "spi_util.h"
@@ -125,6 +138,7 @@ typedef struct Voucher
 	TimestampTz sold_at;
 	TimestampTz window_start;
 	TimestampTz window_end;
+	bool		counter_missing;	/* activated directly, its counter slot not there */
 } Voucher;
 
 #define VOUCHER_COLUMNS \
@@ -552,9 +566,6 @@ activate_fast(const Caller *caller, struct varlena *code, const char *secret, Vo
 	Datum		args[5];
 	Name		role = palloc0(NAMEDATALEN);
 
-	memset(v, 0, sizeof(*v));
-	v->code = code_to_cstring(code);
-	v->slot = voucher_slot(code);
 	namestrcpy(role, caller->role_name);
 	args[0] = CStringGetTextDatum(v->code);
 	args[1] = NameGetDatum(role);
@@ -573,6 +584,343 @@ activate_fast(const Caller *caller, struct varlena *code, const char *secret, Vo
 	v->used_at = spi_timestamptz(0, 6);
 	v->state = VS_USED;
 	return true;
+}
+
+/* the counter slot of a voucher activated directly, when it was not there */
+static Stmt count_activation_stmt = STMT(
+	"INSERT INTO coupon.voucher_counter AS k (variant_id, slot, used) VALUES ($1, $2, 1)"
+	" ON CONFLICT (variant_id, slot) DO UPDATE SET used = k.used + 1",
+	2, INT8OID, INT2OID);
+
+static void
+count_activation(const Voucher *v)
+{
+	Datum		args[2];
+
+	args[0] = Int64GetDatum(v->variant_id);
+	args[1] = Int16GetDatum((int16) v->slot);
+	stmt_exec(&count_activation_stmt, args, NULL, false, 0);
+}
+
+/*
+ * The same usual case without SQL (direct.h): the voucher found by its
+ * primary key and checked here, locked and updated; its counter slot
+ * locked and updated; the log row inserted.  The same checks and writes as
+ * the statement above, without the executor's set-up of a five-node plan
+ * on every call.
+ */
+typedef enum DirectResult
+{
+	DIRECT_UNAVAILABLE,			/* cannot be done directly: use SQL */
+	DIRECT_NOT_DONE,			/* not the usual case: the slow way decides */
+	DIRECT_DONE
+} DirectResult;
+
+/* OIDs and column numbers, kept while no table of the extension changes */
+typedef struct ActivationCache
+{
+	uint64		generation;
+	bool		usable;
+	Oid			voucher, voucher_pk, counter, counter_pk, event, event_seq;
+	Oid			failure, failure_pk, member, member_pk, pfail, pfail_idx;
+	RegProcedure code_eq;
+	Oid			sold, used;
+	AttrNumber	v_code, v_number, v_offer, v_variant, v_partner, v_ordinal, v_secret;
+	AttrNumber	v_start, v_end, v_state, v_used_at, v_used_by;
+	AttrNumber	k_variant, k_slot, k_used, f_code, f_locked, m_role, m_partner, p_partner, p_at;
+	AttrNumber	e_code, e_id, e_at, e_action, e_from, e_to, e_role, e_partner;
+} ActivationCache;
+
+static ActivationCache ac;
+
+/* is indexid a btree on col1 (and col2, unless 0) first?  Its = for col1 */
+static bool
+btree_on(Oid indexid, AttrNumber col1, AttrNumber col2, RegProcedure *eq)
+{
+	Relation	index;
+	bool		ok;
+
+	if (!OidIsValid(indexid) || col1 == InvalidAttrNumber)
+		return false;
+	index = index_open(indexid, AccessShareLock);
+	ok = index->rd_rel->relam == BTREE_AM_OID
+		&& index->rd_index->indnkeyatts >= (col2 ? 2 : 1)
+		&& index->rd_index->indkey.values[0] == col1
+		&& (col2 == 0 || index->rd_index->indkey.values[1] == col2);
+	if (ok && eq != NULL)
+	{
+		Oid			op = get_opfamily_member(index->rd_opfamily[0], index->rd_opcintype[0],
+											 index->rd_opcintype[0], BTEqualStrategyNumber);
+
+		*eq = OidIsValid(op) ? get_opcode(op) : InvalidOid;
+		ok = OidIsValid(*eq);
+	}
+	index_close(index, AccessShareLock);
+	return ok;
+}
+
+/* the relations activation uses, by name in schema coupon */
+#define AC_FIELD(f) offsetof(ActivationCache, f)
+static const struct
+{
+	size_t		field;
+	const char *name;
+}			activation_relations[] = {
+	{AC_FIELD(voucher), "voucher"}, {AC_FIELD(voucher_pk), "voucher_pkey"},
+	{AC_FIELD(counter), "voucher_counter"}, {AC_FIELD(counter_pk), "voucher_counter_pkey"},
+	{AC_FIELD(event), "voucher_event"}, {AC_FIELD(event_seq), "voucher_event_id_seq"},
+	{AC_FIELD(failure), "secret_failure"}, {AC_FIELD(failure_pk), "secret_failure_pkey"},
+	{AC_FIELD(member), "partner_member"}, {AC_FIELD(member_pk), "partner_member_pkey"},
+	{AC_FIELD(pfail), "partner_failure"}, {AC_FIELD(pfail_idx), "partner_failure_idx"},
+};
+
+/* the columns it reads or writes: table, column number, name */
+static const struct
+{
+	size_t		table;
+	size_t		field;
+	const char *name;
+}			activation_columns[] = {
+	{AC_FIELD(voucher), AC_FIELD(v_code), "code"},
+	{AC_FIELD(voucher), AC_FIELD(v_number), "number"},
+	{AC_FIELD(voucher), AC_FIELD(v_offer), "offer_id"},
+	{AC_FIELD(voucher), AC_FIELD(v_variant), "variant_id"},
+	{AC_FIELD(voucher), AC_FIELD(v_partner), "partner_id"},
+	{AC_FIELD(voucher), AC_FIELD(v_ordinal), "ordinal"},
+	{AC_FIELD(voucher), AC_FIELD(v_secret), "secret"},
+	{AC_FIELD(voucher), AC_FIELD(v_start), "window_start"},
+	{AC_FIELD(voucher), AC_FIELD(v_end), "window_end"},
+	{AC_FIELD(voucher), AC_FIELD(v_state), "state"},
+	{AC_FIELD(voucher), AC_FIELD(v_used_at), "used_at"},
+	{AC_FIELD(voucher), AC_FIELD(v_used_by), "used_by"},
+	{AC_FIELD(counter), AC_FIELD(k_variant), "variant_id"},
+	{AC_FIELD(counter), AC_FIELD(k_slot), "slot"},
+	{AC_FIELD(counter), AC_FIELD(k_used), "used"},
+	{AC_FIELD(failure), AC_FIELD(f_code), "code"},
+	{AC_FIELD(failure), AC_FIELD(f_locked), "locked_at"},
+	{AC_FIELD(member), AC_FIELD(m_role), "role_name"},
+	{AC_FIELD(member), AC_FIELD(m_partner), "partner_id"},
+	{AC_FIELD(pfail), AC_FIELD(p_partner), "partner_id"},
+	{AC_FIELD(pfail), AC_FIELD(p_at), "at"},
+	{AC_FIELD(event), AC_FIELD(e_code), "code"},
+	{AC_FIELD(event), AC_FIELD(e_id), "event_id"},
+	{AC_FIELD(event), AC_FIELD(e_at), "at"},
+	{AC_FIELD(event), AC_FIELD(e_action), "action"},
+	{AC_FIELD(event), AC_FIELD(e_from), "from_state"},
+	{AC_FIELD(event), AC_FIELD(e_to), "to_state"},
+	{AC_FIELD(event), AC_FIELD(e_role), "role_name"},
+	{AC_FIELD(event), AC_FIELD(e_partner), "partner_id"},
+};
+
+#define AC_OID(c, off)		(*(Oid *) ((char *) (c) + (off)))
+#define AC_ATTNUM(c, off)	(*(AttrNumber *) ((char *) (c) + (off)))
+
+static bool
+activation_cache_ready(void)
+{
+	uint64		gen = direct_generation();
+	ActivationCache c = {0};
+	size_t		i;
+
+	if (ac.generation == gen)
+		return ac.usable;
+	c.usable = true;
+	for (i = 0; i < lengthof(activation_relations); i++)
+	{
+		AC_OID(&c, activation_relations[i].field) = direct_relid(activation_relations[i].name);
+		c.usable &= OidIsValid(AC_OID(&c, activation_relations[i].field));
+	}
+	for (i = 0; c.usable && i < lengthof(activation_columns); i++)
+	{
+		AttrNumber	att = get_attnum(AC_OID(&c, activation_columns[i].table),
+									 activation_columns[i].name);
+
+		AC_ATTNUM(&c, activation_columns[i].field) = att;
+		c.usable &= att != InvalidAttrNumber;
+	}
+	if (c.usable)
+	{
+		Oid			state_type = get_atttype(c.voucher, c.v_state);
+
+		c.sold = direct_enum_label(state_type, "sold");
+		c.used = direct_enum_label(state_type, "used");
+		c.usable = OidIsValid(c.sold) && OidIsValid(c.used)
+			&& btree_on(c.voucher_pk, c.v_code, 0, &c.code_eq)
+			&& btree_on(c.counter_pk, c.k_variant, c.k_slot, NULL)
+			&& btree_on(c.failure_pk, c.f_code, 0, NULL)
+			&& btree_on(c.member_pk, c.m_role, 0, NULL)
+			&& btree_on(c.pfail_idx, c.p_partner, c.p_at, NULL);
+	}
+	/* a change seen while reading: read again on the next call */
+	c.generation = gen;
+	ac = c;
+	return c.usable && direct_generation() == gen;
+}
+
+#define SLOT_VALUE(s, att)	((s)->tts_values[(att) - 1])
+#define SLOT_SET(s, att, d) \
+	do { (s)->tts_values[(att) - 1] = (d); (s)->tts_isnull[(att) - 1] = false; } while (0)
+
+static DirectResult
+activate_direct(const Caller *caller, struct varlena *code, const char *secret, Voucher *v)
+{
+	DirectResult result = DIRECT_NOT_DONE;
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	Relation	vrel = NULL, krel = NULL, erel = NULL, frel = NULL, mrel = NULL, prel = NULL;
+	TupleTableSlot *vslot = NULL, *vnew = NULL, *kslot = NULL, *knew = NULL, *eslot = NULL;
+	Snapshot	snap;
+	ScanKeyData key[2];
+	NameData	role;
+	int64		partner = 0;
+	bool		locked = false;
+
+	if (!coupon_direct_writes || !activation_cache_ready())
+		return DIRECT_UNAVAILABLE;
+	vrel = direct_open(ac.voucher, CMD_UPDATE);
+	krel = vrel ? direct_open(ac.counter, CMD_UPDATE) : NULL;
+	erel = krel ? direct_open(ac.event, CMD_INSERT) : NULL;
+	frel = erel ? direct_open(ac.failure, CMD_SELECT) : NULL;
+	mrel = frel ? direct_open(ac.member, CMD_SELECT) : NULL;
+	prel = mrel ? direct_open(ac.pfail, CMD_SELECT) : NULL;
+	if (prel == NULL)
+	{
+		result = DIRECT_UNAVAILABLE;
+		goto close;
+	}
+
+	/* like every statement of a function: see what came before it */
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	UpdateActiveSnapshotCommandId();
+	snap = GetActiveSnapshot();
+	namestrcpy(&role, caller->role_name);
+
+	/* a partner its own vouchers, unless paused by failures in the last hour */
+	if (!caller->is_admin)
+	{
+		TupleTableSlot *s = table_slot_create(mrel, NULL);
+		bool		member, isnull, paused;
+
+		ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_NAMEEQ, NameGetDatum(&role));
+		member = direct_fetch(mrel, ac.member_pk, key, 1, snap, s);
+		if (member)
+			partner = DatumGetInt64(slot_getattr(s, ac.m_partner, &isnull));
+		ExecDropSingleTupleTableSlot(s);
+		if (!member)
+			goto done;
+		s = table_slot_create(prel, NULL);
+		ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(partner));
+		ScanKeyInit(&key[1], 2, BTGreaterStrategyNumber, F_TIMESTAMPTZ_GT,
+					TimestampTzGetDatum(now - USECS_PER_HOUR));
+		paused = direct_count(prel, ac.pfail_idx, key, 2, snap, s,
+							  coupon_partner_failures_per_hour) >= coupon_partner_failures_per_hour;
+		ExecDropSingleTupleTableSlot(s);
+		if (paused)
+			goto done;
+	}
+
+	/* the voucher: sold, inside its window, the caller's, the right secret */
+	vslot = table_slot_create(vrel, NULL);
+	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, ac.code_eq, PointerGetDatum(code));
+	if (!direct_fetch(vrel, ac.voucher_pk, key, 1, snap, vslot))
+		goto done;
+	slot_getallattrs(vslot);
+	if (DatumGetObjectId(SLOT_VALUE(vslot, ac.v_state)) != ac.sold
+		|| now < DatumGetTimestampTz(SLOT_VALUE(vslot, ac.v_start))
+		|| now >= DatumGetTimestampTz(SLOT_VALUE(vslot, ac.v_end))
+		|| (!caller->is_admin && DatumGetInt64(SLOT_VALUE(vslot, ac.v_partner)) != partner)
+		|| !secret_matches(TextDatumGetCString(SLOT_VALUE(vslot, ac.v_secret)), secret))
+		goto done;
+
+	/* not locked by wrong secrets */
+	{
+		TupleTableSlot *s = table_slot_create(frel, NULL);
+		bool		isnull = true;
+
+		ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, ac.code_eq, PointerGetDatum(code));
+		if (direct_fetch(frel, ac.failure_pk, key, 1, snap, s))
+			(void) slot_getattr(s, ac.f_locked, &isnull);
+		ExecDropSingleTupleTableSlot(s);
+		locked = !isnull;
+		if (locked)
+			goto done;
+	}
+
+	/*
+	 * Lock it; a concurrent change of it (an activation, a refund) leaves it
+	 * for the slow way, which reads it again and says what happened.
+	 */
+	if (direct_lock(vrel, vslot, snap, false) != TM_Ok)
+		goto done;
+	vnew = table_slot_create(vrel, NULL);
+	direct_new_row(vnew, vslot);
+	v->found = true;
+	v->state = VS_USED;
+	v->used_at = now;
+	v->number = DatumGetInt64(SLOT_VALUE(vnew, ac.v_number));
+	v->ordinal = DatumGetInt32(SLOT_VALUE(vnew, ac.v_ordinal));
+	v->offer_id = DatumGetInt64(SLOT_VALUE(vnew, ac.v_offer));
+	v->variant_id = DatumGetInt64(SLOT_VALUE(vnew, ac.v_variant));
+	v->partner_id = DatumGetInt64(SLOT_VALUE(vnew, ac.v_partner));
+	SLOT_SET(vnew, ac.v_state, ObjectIdGetDatum(ac.used));
+	SLOT_SET(vnew, ac.v_used_at, TimestampTzGetDatum(now));
+	SLOT_SET(vnew, ac.v_used_by, NameGetDatum(&role));
+	direct_update(vrel, vslot, vnew, snap);
+
+	/*
+	 * Its counter slot, in its latest version: other activations update it
+	 * too.  In REPEATABLE READ a concurrent update is a serialization
+	 * failure, as it is for the UPDATE in SQL.  A missing slot is made by
+	 * SQL after this (see voucher_activate).
+	 */
+	kslot = table_slot_create(krel, NULL);
+	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(v->variant_id));
+	ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT2EQ, Int16GetDatum((int16) v->slot));
+	if (direct_fetch(krel, ac.counter_pk, key, 2, snap, kslot))
+	{
+		if (direct_lock(krel, kslot, snap, !IsolationUsesXactSnapshot()) != TM_Ok)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent update")));
+		knew = table_slot_create(krel, NULL);
+		direct_new_row(knew, kslot);
+		SLOT_SET(knew, ac.k_used, Int64GetDatum(DatumGetInt64(SLOT_VALUE(knew, ac.k_used)) + 1));
+		direct_update(krel, kslot, knew, snap);
+	}
+	else
+		v->counter_missing = true;
+
+	/* the log */
+	eslot = table_slot_create(erel, NULL);
+	direct_new_row(eslot, NULL);
+	SLOT_SET(eslot, ac.e_code, PointerGetDatum(code));
+	SLOT_SET(eslot, ac.e_id, Int64GetDatum(nextval_internal(ac.event_seq, false)));
+	SLOT_SET(eslot, ac.e_at, TimestampTzGetDatum(now));
+	SLOT_SET(eslot, ac.e_action, CStringGetTextDatum("activate"));
+	SLOT_SET(eslot, ac.e_from, ObjectIdGetDatum(ac.sold));
+	SLOT_SET(eslot, ac.e_to, ObjectIdGetDatum(ac.used));
+	SLOT_SET(eslot, ac.e_role, NameGetDatum(&role));
+	SLOT_SET(eslot, ac.e_partner, Int64GetDatum(v->partner_id));
+	direct_insert(erel, eslot);
+	result = DIRECT_DONE;
+
+done:
+	PopActiveSnapshot();
+close:
+	{
+		TupleTableSlot *slots[] = {eslot, knew, kslot, vnew, vslot};
+		Relation	rels[] = {prel, mrel, frel, erel, krel, vrel};
+		size_t		i;
+
+		for (i = 0; i < lengthof(slots); i++)
+			if (slots[i] != NULL)
+				ExecDropSingleTupleTableSlot(slots[i]);
+		/* the locks are kept until the end of the transaction */
+		for (i = 0; i < lengthof(rels); i++)
+			if (rels[i] != NULL)
+				table_close(rels[i], NoLock);
+	}
+	return result;
 }
 
 static void
@@ -597,13 +945,37 @@ voucher_activate(PG_FUNCTION_ARGS)
 	Context		cx;
 	Voucher		v;
 	Datum		result;
+	bool		done = false;
 
 	refuse_null_args(fcinfo, 2, "the code and the secret");
+	/* before anything is read: the same answer however it would be written */
+	if (XactReadOnly)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot activate a voucher in a read-only transaction"),
+				 errhint("Activate on the primary server, in a read-write transaction.")));
 	code = PG_GETARG_CODE_P(0);
 	secret = normalize_secret(PG_GETARG_TEXT_PP(1));
 	SPI_connect();
 	caller_identify(&cx.caller);
-	if (!activate_fast(&cx.caller, code, secret, &v))
+	memset(&v, 0, sizeof(v));
+	v.code = code_to_cstring(code);
+	v.slot = voucher_slot(code);
+	switch (activate_direct(&cx.caller, code, secret, &v))
+	{
+		case DIRECT_DONE:
+			done = true;
+			break;
+		case DIRECT_NOT_DONE:
+			done = false;
+			break;
+		case DIRECT_UNAVAILABLE:
+			done = activate_fast(&cx.caller, code, secret, &v);
+			break;
+	}
+	if (v.counter_missing)
+		count_activation(&v);
+	if (!done)
 	{
 		/* the slow way: find out why, and count what must be counted */
 		load_context(&cx, code);
