@@ -62,12 +62,20 @@ relcache_changed(Datum arg, Oid relid)
 		}
 }
 
+/* a label of an enum renamed or added: labels are read again */
+static void
+enum_changed(Datum arg, int cacheid, uint32 hashvalue)
+{
+	forget_all();
+}
+
 uint64
 direct_generation(void)
 {
 	if (!callback_registered)
 	{
 		CacheRegisterRelcacheCallback(relcache_changed, (Datum) 0);
+		CacheRegisterSyscacheCallback(ENUMOID, enum_changed, (Datum) 0);
 		callback_registered = true;
 	}
 	return generation;
@@ -121,7 +129,11 @@ needs_trigger(Relation rel, CmdType cmd)
 
 		if (cmd == CMD_UPDATE && TRIGGER_FOR_UPDATE(t->tgtype))
 		{
-			if (RI_FKey_trigger_type(t->tgfoid) == RI_TRIGGER_NONE)
+			/*
+			 * a deferred foreign-key check of a row inserted earlier in the
+			 * transaction must see its later versions: only SQL queues that
+			 */
+			if (RI_FKey_trigger_type(t->tgfoid) == RI_TRIGGER_NONE || t->tgdeferrable)
 				return true;
 		}
 		else if (cmd == CMD_INSERT && TRIGGER_FOR_INSERT(t->tgtype))
@@ -137,20 +149,31 @@ direct_open(Oid relid, CmdType cmd)
 	Relation	rel;
 	TupleConstr *constr;
 
-	/* a read-only transaction or a parallel worker: SQL says why not */
-	if (writes && (XactReadOnly || IsInParallelMode()))
+	/*
+	 * A read-only transaction or a parallel worker: SQL says why not.  A
+	 * permission hook (sepgsql, pgaudit's object audit) must see the access.
+	 */
+	if ((writes && (XactReadOnly || IsInParallelMode())) || ExecutorCheckPerms_hook != NULL)
 		return NULL;
-	rel = table_open(relid, writes ? RowExclusiveLock : AccessShareLock);
+	/* dropped since its OID was read: the caller reads the names again */
+	rel = try_table_open(relid, writes ? RowExclusiveLock : AccessShareLock);
+	if (rel == NULL)
+		return NULL;
 	constr = RelationGetDescr(rel)->constr;
 	if (rel->rd_rel->relkind != RELKIND_RELATION
+		|| rel->rd_rel->relispartition
 		|| rel->rd_rel->relforcerowsecurity
-		|| (writes && (needs_trigger(rel, cmd)
+		|| (writes && (rel->rd_rules != NULL	/* relhasrules may outlive them */
+					   || needs_trigger(rel, cmd)
 					   || (constr != NULL && (constr->num_check > 0
 											  || constr->has_generated_stored)))))
 	{
 		table_close(rel, NoLock);
 		return NULL;
 	}
+	/* published without a replica identity: the same error as SQL */
+	if (writes)
+		CheckCmdReplicaIdentity(rel, cmd);
 	return rel;
 }
 

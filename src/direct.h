@@ -7,10 +7,12 @@
  *		than the work itself.
  *
  * A table is written directly only when nothing but the row change has to
- * happen: an ordinary table without row triggers or statement triggers for
- * that command (the internal foreign-key triggers excepted: the direct
- * writers never change a key column), without CHECK constraints, stored
- * generated columns or forced row-level security.  Otherwise, and whenever
+ * happen: an ordinary table, not a partition, without rules, without row
+ * or statement triggers for that command (the internal foreign-key
+ * triggers of an UPDATE excepted unless deferrable: the direct writers
+ * never change a key column), without CHECK constraints, stored generated
+ * columns or forced row-level security, and no permission hook (sepgsql,
+ * pgaudit) loaded.  Otherwise, and whenever
  * coupon.direct_writes is off (tables distributed with Citus: only SQL is
  * routed to their shards), the caller goes through SQL instead.
  */
@@ -44,7 +46,9 @@ extern Oid	direct_enum_label(Oid enumtypid, const char *label);
 /*
  * Open a table for cmd (CMD_SELECT, CMD_UPDATE or CMD_INSERT) with the
  * lock that command takes; NULL when cmd cannot be done directly (see
- * above).  Closed with table_close(rel, NoLock): the lock is kept.
+ * above) or the table is gone.  Taking the lock may process invalidations:
+ * callers check direct_generation() again after opening.  Closed with
+ * table_close(rel, NoLock): the lock is kept.
  */
 extern Relation direct_open(Oid relid, CmdType cmd);
 

@@ -22,6 +22,7 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "common/hashfn.h"
@@ -513,11 +514,12 @@ static bool
 secret_matches(const char *stored, const char *typed)
 {
 	size_t		n = strlen(stored);
-	unsigned	diff = (unsigned) (n ^ strlen(typed));
+	size_t		typed_len = strlen(typed);
+	unsigned	diff = (unsigned) (n ^ typed_len);
 	size_t		i;
 
 	for (i = 0; i < n; i++)
-		diff |= (unsigned) (stored[i] ^ (typed[i] ? typed[i] : 0));
+		diff |= (unsigned) (stored[i] ^ (i < typed_len ? typed[i] : 0));
 	return diff == 0;
 }
 
@@ -643,7 +645,12 @@ btree_on(Oid indexid, AttrNumber col1, AttrNumber col2, RegProcedure *eq)
 	if (!OidIsValid(indexid) || col1 == InvalidAttrNumber)
 		return false;
 	index = index_open(indexid, AccessShareLock);
+	/* valid, complete, checked at once, whole-table, on plain columns */
 	ok = index->rd_rel->relam == BTREE_AM_OID
+		&& index->rd_index->indisvalid && index->rd_index->indisready
+		&& index->rd_index->indimmediate
+		&& heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL)
+		&& heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, NULL)
 		&& index->rd_index->indnkeyatts >= (col2 ? 2 : 1)
 		&& index->rd_index->indkey.values[0] == col1
 		&& (col2 == 0 || index->rd_index->indkey.values[1] == col2);
@@ -674,43 +681,85 @@ static const struct
 	{AC_FIELD(pfail), "partner_failure"}, {AC_FIELD(pfail_idx), "partner_failure_idx"},
 };
 
-/* the columns it reads or writes: table, column number, name */
+/*
+ * the columns it reads or writes: table, column number, name, and type
+ * (InvalidOid: the type of coupon.voucher.code or of .state, as same_as says)
+ */
+#define SAME_AS_CODE 'c'
+#define SAME_AS_STATE 's'
 static const struct
 {
 	size_t		table;
 	size_t		field;
 	const char *name;
+	Oid			type;
+	char		same_as;
 }			activation_columns[] = {
-	{AC_FIELD(voucher), AC_FIELD(v_code), "code"},
-	{AC_FIELD(voucher), AC_FIELD(v_number), "number"},
-	{AC_FIELD(voucher), AC_FIELD(v_offer), "offer_id"},
-	{AC_FIELD(voucher), AC_FIELD(v_variant), "variant_id"},
-	{AC_FIELD(voucher), AC_FIELD(v_partner), "partner_id"},
-	{AC_FIELD(voucher), AC_FIELD(v_ordinal), "ordinal"},
-	{AC_FIELD(voucher), AC_FIELD(v_secret), "secret"},
-	{AC_FIELD(voucher), AC_FIELD(v_start), "window_start"},
-	{AC_FIELD(voucher), AC_FIELD(v_end), "window_end"},
-	{AC_FIELD(voucher), AC_FIELD(v_state), "state"},
-	{AC_FIELD(voucher), AC_FIELD(v_used_at), "used_at"},
-	{AC_FIELD(voucher), AC_FIELD(v_used_by), "used_by"},
-	{AC_FIELD(counter), AC_FIELD(k_variant), "variant_id"},
-	{AC_FIELD(counter), AC_FIELD(k_slot), "slot"},
-	{AC_FIELD(counter), AC_FIELD(k_used), "used"},
-	{AC_FIELD(failure), AC_FIELD(f_code), "code"},
-	{AC_FIELD(failure), AC_FIELD(f_locked), "locked_at"},
-	{AC_FIELD(member), AC_FIELD(m_role), "role_name"},
-	{AC_FIELD(member), AC_FIELD(m_partner), "partner_id"},
-	{AC_FIELD(pfail), AC_FIELD(p_partner), "partner_id"},
-	{AC_FIELD(pfail), AC_FIELD(p_at), "at"},
-	{AC_FIELD(event), AC_FIELD(e_code), "code"},
-	{AC_FIELD(event), AC_FIELD(e_id), "event_id"},
-	{AC_FIELD(event), AC_FIELD(e_at), "at"},
-	{AC_FIELD(event), AC_FIELD(e_action), "action"},
-	{AC_FIELD(event), AC_FIELD(e_from), "from_state"},
-	{AC_FIELD(event), AC_FIELD(e_to), "to_state"},
-	{AC_FIELD(event), AC_FIELD(e_role), "role_name"},
-	{AC_FIELD(event), AC_FIELD(e_partner), "partner_id"},
+	{AC_FIELD(voucher), AC_FIELD(v_code), "code", InvalidOid, SAME_AS_CODE},
+	{AC_FIELD(voucher), AC_FIELD(v_number), "number", INT8OID, 0},
+	{AC_FIELD(voucher), AC_FIELD(v_offer), "offer_id", INT8OID, 0},
+	{AC_FIELD(voucher), AC_FIELD(v_variant), "variant_id", INT8OID, 0},
+	{AC_FIELD(voucher), AC_FIELD(v_partner), "partner_id", INT8OID, 0},
+	{AC_FIELD(voucher), AC_FIELD(v_ordinal), "ordinal", INT4OID, 0},
+	{AC_FIELD(voucher), AC_FIELD(v_secret), "secret", TEXTOID, 0},
+	{AC_FIELD(voucher), AC_FIELD(v_start), "window_start", TIMESTAMPTZOID, 0},
+	{AC_FIELD(voucher), AC_FIELD(v_end), "window_end", TIMESTAMPTZOID, 0},
+	{AC_FIELD(voucher), AC_FIELD(v_state), "state", InvalidOid, SAME_AS_STATE},
+	{AC_FIELD(voucher), AC_FIELD(v_used_at), "used_at", TIMESTAMPTZOID, 0},
+	{AC_FIELD(voucher), AC_FIELD(v_used_by), "used_by", NAMEOID, 0},
+	{AC_FIELD(counter), AC_FIELD(k_variant), "variant_id", INT8OID, 0},
+	{AC_FIELD(counter), AC_FIELD(k_slot), "slot", INT2OID, 0},
+	{AC_FIELD(counter), AC_FIELD(k_used), "used", INT8OID, 0},
+	{AC_FIELD(failure), AC_FIELD(f_code), "code", InvalidOid, SAME_AS_CODE},
+	{AC_FIELD(failure), AC_FIELD(f_locked), "locked_at", TIMESTAMPTZOID, 0},
+	{AC_FIELD(member), AC_FIELD(m_role), "role_name", NAMEOID, 0},
+	{AC_FIELD(member), AC_FIELD(m_partner), "partner_id", INT8OID, 0},
+	{AC_FIELD(pfail), AC_FIELD(p_partner), "partner_id", INT8OID, 0},
+	{AC_FIELD(pfail), AC_FIELD(p_at), "at", TIMESTAMPTZOID, 0},
+	{AC_FIELD(event), AC_FIELD(e_code), "code", InvalidOid, SAME_AS_CODE},
+	{AC_FIELD(event), AC_FIELD(e_id), "event_id", INT8OID, 0},
+	{AC_FIELD(event), AC_FIELD(e_at), "at", TIMESTAMPTZOID, 0},
+	{AC_FIELD(event), AC_FIELD(e_action), "action", TEXTOID, 0},
+	{AC_FIELD(event), AC_FIELD(e_from), "from_state", InvalidOid, SAME_AS_STATE},
+	{AC_FIELD(event), AC_FIELD(e_to), "to_state", InvalidOid, SAME_AS_STATE},
+	{AC_FIELD(event), AC_FIELD(e_role), "role_name", NAMEOID, 0},
+	{AC_FIELD(event), AC_FIELD(e_partner), "partner_id", INT8OID, 0},
 };
+
+/*
+ * The log row is built whole here: every column activation does not write
+ * must take NULL as SQL would (no default, no NOT NULL, not generated), and
+ * event_id is not an identity column (it is numbered from its sequence).
+ */
+static bool
+event_columns_writable(const ActivationCache *c)
+{
+	Relation	rel = table_open(c->event, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	AttrNumber	written[] = {c->e_code, c->e_id, c->e_at, c->e_action, c->e_from,
+	c->e_to, c->e_role, c->e_partner};
+	bool		ok = true;
+	int			i;
+	size_t		j;
+
+	for (i = 0; ok && i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		bool		is_written = false;
+
+		if (att->attisdropped)
+			continue;
+		for (j = 0; j < lengthof(written); j++)
+			is_written |= written[j] == att->attnum;
+		if (att->attnum == c->e_id)
+			ok = att->attidentity == '\0';
+		else if (!is_written)
+			ok = !att->attnotnull && !att->atthasdef && att->attidentity == '\0'
+				&& att->attgenerated == '\0';
+	}
+	table_close(rel, AccessShareLock);
+	return ok;
+}
 
 #define AC_OID(c, off)		(*(Oid *) ((char *) (c) + (off)))
 #define AC_ATTNUM(c, off)	(*(AttrNumber *) ((char *) (c) + (off)))
@@ -720,6 +769,7 @@ activation_cache_ready(void)
 {
 	uint64		gen = direct_generation();
 	ActivationCache c = {0};
+	Oid			code_type = InvalidOid, state_type = InvalidOid;
 	size_t		i;
 
 	if (ac.generation == gen)
@@ -730,21 +780,29 @@ activation_cache_ready(void)
 		AC_OID(&c, activation_relations[i].field) = direct_relid(activation_relations[i].name);
 		c.usable &= OidIsValid(AC_OID(&c, activation_relations[i].field));
 	}
+	if (c.usable)
+	{
+		code_type = get_atttype(c.voucher, get_attnum(c.voucher, "code"));
+		state_type = get_atttype(c.voucher, get_attnum(c.voucher, "state"));
+	}
 	for (i = 0; c.usable && i < lengthof(activation_columns); i++)
 	{
-		AttrNumber	att = get_attnum(AC_OID(&c, activation_columns[i].table),
-									 activation_columns[i].name);
+		Oid			relid = AC_OID(&c, activation_columns[i].table);
+		AttrNumber	att = get_attnum(relid, activation_columns[i].name);
+		Oid			type = activation_columns[i].same_as == SAME_AS_CODE ? code_type
+			: activation_columns[i].same_as == SAME_AS_STATE ? state_type
+			: activation_columns[i].type;
 
 		AC_ATTNUM(&c, activation_columns[i].field) = att;
-		c.usable &= att != InvalidAttrNumber;
+		c.usable = att != InvalidAttrNumber && OidIsValid(type)
+			&& get_atttype(relid, att) == type;
 	}
 	if (c.usable)
 	{
-		Oid			state_type = get_atttype(c.voucher, c.v_state);
-
 		c.sold = direct_enum_label(state_type, "sold");
 		c.used = direct_enum_label(state_type, "used");
 		c.usable = OidIsValid(c.sold) && OidIsValid(c.used)
+			&& event_columns_writable(&c)
 			&& btree_on(c.voucher_pk, c.v_code, 0, &c.code_eq)
 			&& btree_on(c.counter_pk, c.k_variant, c.k_slot, NULL)
 			&& btree_on(c.failure_pk, c.f_code, 0, NULL)
@@ -782,7 +840,8 @@ activate_direct(const Caller *caller, struct varlena *code, const char *secret, 
 	frel = erel ? direct_open(ac.failure, CMD_SELECT) : NULL;
 	mrel = frel ? direct_open(ac.member, CMD_SELECT) : NULL;
 	prel = mrel ? direct_open(ac.pfail, CMD_SELECT) : NULL;
-	if (prel == NULL)
+	/* the locks may have brought news of a change to the tables: SQL this time */
+	if (prel == NULL || direct_generation() != ac.generation)
 	{
 		result = DIRECT_UNAVAILABLE;
 		goto close;
@@ -878,14 +937,21 @@ activate_direct(const Caller *caller, struct varlena *code, const char *secret, 
 	ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT2EQ, Int16GetDatum((int16) v->slot));
 	if (direct_fetch(krel, ac.counter_pk, key, 2, snap, kslot))
 	{
-		if (direct_lock(krel, kslot, snap, !IsolationUsesXactSnapshot()) != TM_Ok)
+		TM_Result	locked_slot = direct_lock(krel, kslot, snap, !IsolationUsesXactSnapshot());
+
+		if (locked_slot == TM_Ok)
+		{
+			knew = table_slot_create(krel, NULL);
+			direct_new_row(knew, kslot);
+			SLOT_SET(knew, ac.k_used, Int64GetDatum(DatumGetInt64(SLOT_VALUE(knew, ac.k_used)) + 1));
+			direct_update(krel, kslot, knew, snap);
+		}
+		else if (locked_slot == TM_Deleted && !IsolationUsesXactSnapshot())
+			v->counter_missing = true;	/* deleted meanwhile: made again */
+		else
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 					 errmsg("could not serialize access due to concurrent update")));
-		knew = table_slot_create(krel, NULL);
-		direct_new_row(knew, kslot);
-		SLOT_SET(knew, ac.k_used, Int64GetDatum(DatumGetInt64(SLOT_VALUE(knew, ac.k_used)) + 1));
-		direct_update(krel, kslot, knew, snap);
 	}
 	else
 		v->counter_missing = true;
