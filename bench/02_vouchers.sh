@@ -1,6 +1,8 @@
 # bench/02_vouchers.sh: deal vouchers: the sale, activation throughput and
 # latency under pgbench, and the per-offer counters.
-# Sourced by bench/run.sh, with the cluster up and database "bench".
+# Sourced by bench/run.sh, with the cluster up and database "bench".  The
+# pgbench rates move with the load of the machine; bench/instructions.sh
+# counts the instructions of the same activation and baseline instead.
 #
 # Knobs (environment; the defaults are the benchmark):
 #   BENCH_VOUCHERS      vouchers sold                          (1000000)
