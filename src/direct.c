@@ -181,21 +181,6 @@ direct_open(Oid relid, CmdType cmd)
  * Reading, locking, writing
  * --------------------------------------------------------------------- */
 
-bool
-direct_fetch(Relation rel, Oid indexid, ScanKey keys, int nkeys,
-			 Snapshot snap, TupleTableSlot *slot)
-{
-	Relation	index = index_open(indexid, AccessShareLock);
-	IndexScanDesc scan = index_beginscan(rel, index, snap, nkeys, 0);
-	bool		found;
-
-	index_rescan(scan, keys, nkeys, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, slot);
-	index_endscan(scan);
-	index_close(index, NoLock);
-	return found;
-}
-
 int64
 direct_count(Relation rel, Oid indexid, ScanKey keys, int nkeys,
 			 Snapshot snap, TupleTableSlot *slot, int64 limit)
@@ -210,6 +195,13 @@ direct_count(Relation rel, Oid indexid, ScanKey keys, int nkeys,
 	index_endscan(scan);
 	index_close(index, NoLock);
 	return n;
+}
+
+bool
+direct_fetch(Relation rel, Oid indexid, ScanKey keys, int nkeys,
+			 Snapshot snap, TupleTableSlot *slot)
+{
+	return direct_count(rel, indexid, keys, nkeys, snap, slot, 1) == 1;
 }
 
 TM_Result

@@ -60,7 +60,8 @@ extern Relation direct_open(Oid relid, CmdType cmd);
 extern bool direct_fetch(Relation rel, Oid indexid, ScanKey keys, int nkeys,
 						 Snapshot snap, TupleTableSlot *slot);
 
-/* how many rows the index finds with the keys, counting up to limit */
+/* how many rows the index finds with the keys, counting up to limit; the
+ * last one counted is left in slot */
 extern int64 direct_count(Relation rel, Oid indexid, ScanKey keys, int nkeys,
 						  Snapshot snap, TupleTableSlot *slot, int64 limit);
 

@@ -830,7 +830,6 @@ activate_direct(const Caller *caller, struct varlena *code, const char *secret, 
 	ScanKeyData key[2];
 	NameData	role;
 	int64		partner = 0;
-	bool		locked = false;
 
 	if (!coupon_direct_writes || !activation_cache_ready())
 		return DIRECT_UNAVAILABLE;
@@ -838,10 +837,15 @@ activate_direct(const Caller *caller, struct varlena *code, const char *secret, 
 	krel = vrel ? direct_open(ac.counter, CMD_UPDATE) : NULL;
 	erel = krel ? direct_open(ac.event, CMD_INSERT) : NULL;
 	frel = erel ? direct_open(ac.failure, CMD_SELECT) : NULL;
-	mrel = frel ? direct_open(ac.member, CMD_SELECT) : NULL;
-	prel = mrel ? direct_open(ac.pfail, CMD_SELECT) : NULL;
+	/* a partner's binding and failures: an administrator has neither */
+	if (frel != NULL && !caller->is_admin)
+	{
+		mrel = direct_open(ac.member, CMD_SELECT);
+		prel = mrel ? direct_open(ac.pfail, CMD_SELECT) : NULL;
+	}
 	/* the locks may have brought news of a change to the tables: SQL this time */
-	if (prel == NULL || direct_generation() != ac.generation)
+	if (frel == NULL || (!caller->is_admin && prel == NULL)
+		|| direct_generation() != ac.generation)
 	{
 		result = DIRECT_UNAVAILABLE;
 		goto close;
@@ -900,8 +904,7 @@ activate_direct(const Caller *caller, struct varlena *code, const char *secret, 
 		if (direct_fetch(frel, ac.failure_pk, key, 1, snap, s))
 			(void) slot_getattr(s, ac.f_locked, &isnull);
 		ExecDropSingleTupleTableSlot(s);
-		locked = !isnull;
-		if (locked)
+		if (!isnull)			/* locked_at is set */
 			goto done;
 	}
 
